@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 need_apt=()
 [[ -e /usr/lib/x86_64-linux-gnu/libfuse.so.2 || -n "$(ldconfig -p 2>/dev/null | grep 'libfuse.so.2 ')" ]] || need_apt+=(libfuse2)
 command -v fusermount >/dev/null 2>&1 || need_apt+=(fuse)
+# docker-compose (Debian's, no engine needed) validates docker/compose.yaml in the test suite.
+command -v docker-compose >/dev/null 2>&1 || need_apt+=(docker-compose)
 [[ -n "${DFS_NEED_FIO:-}" ]] && ! command -v fio >/dev/null 2>&1 && need_apt+=(fio)
 if ((${#need_apt[@]})); then
   echo "ensure-env: installing ${need_apt[*]} from apt" >&2

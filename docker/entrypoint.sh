@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Runs one dfs role, configured by environment variables that match the CLI flags:
+#   DFS_HOST DFS_PORT DFS_HTTP_PORT DFS_DATA_DIR DFS_REPLICATION DFS_CHUNK_SIZE DFS_NODE_TIMEOUT
+#   DFS_NAMENODE DFS_CAPACITY DFS_ID DFS_LABELS (comma separated) DFS_ADVERTISE_HOST
+#   DFS_MOUNT (mount point) DFS_SECRET_FILE DFS_SYNC_ON_CLOSE=1
+# Roles: namenode | datanode | mount | dfs ARGS... | client-suite | any other command (exec'd as is).
+set -euo pipefail
+
+APP=${DFS_APP_DIR:-$(cd "$(dirname "$(readlink -f "$0")")/.." 2>/dev/null && pwd)}
+[[ -f $APP/dist/namenode/main.js ]] || APP=/app
+bin() { echo "node $APP/dist/$1/main.js"; }
+
+flag() { # flag NAME VALUE: emits "--NAME VALUE" when VALUE is set
+  [[ -n ${2:-} ]] && printf -- '--%s\n%s\n' "$1" "$2"
+  return 0
+}
+
+role=${1:-namenode}
+[[ $# -gt 0 ]] && shift
+
+case "$role" in
+  namenode)
+    mapfile -t args < <(
+      flag host "${DFS_HOST:-0.0.0.0}"; flag port "${DFS_PORT:-}"; flag http-port "${DFS_HTTP_PORT:-}"
+      flag data-dir "${DFS_DATA_DIR:-/data/namenode}"; flag replication "${DFS_REPLICATION:-}"
+      flag chunk-size "${DFS_CHUNK_SIZE:-}"; flag node-timeout "${DFS_NODE_TIMEOUT:-}"
+      flag secret-file "${DFS_SECRET_FILE:-}")
+    exec $(bin namenode) "${args[@]}" "$@" ;;
+  datanode)
+    mapfile -t args < <(
+      flag namenode "${DFS_NAMENODE:-namenode:9000}"; flag host "${DFS_HOST:-0.0.0.0}"
+      flag advertise-host "${DFS_ADVERTISE_HOST:-$(hostname)}"; flag port "${DFS_PORT:-}"
+      flag http-port "${DFS_HTTP_PORT:-}"; flag data-dir "${DFS_DATA_DIR:-/data/datanode}"
+      flag capacity "${DFS_CAPACITY:-}"; flag id "${DFS_ID:-}"; flag secret-file "${DFS_SECRET_FILE:-}"
+      IFS=, read -ra labels <<< "${DFS_LABELS:-}"
+      for l in "${labels[@]}"; do flag label "$l"; done
+      [[ ${DFS_SYNC_ON_CLOSE:-0} == 1 ]] && echo --sync-on-close
+      true)
+    exec $(bin datanode) "${args[@]}" "$@" ;;
+  mount)
+    mnt=${DFS_MOUNT:-/mnt/dfs}
+    mkdir -p "$mnt"
+    exec $(bin mount) "$mnt" -f --namenode "${DFS_NAMENODE:-namenode:9000}" "$@" ;;
+  dfs)
+    exec $(bin cli) "$@" ;;
+  client-suite)
+    # Mount the compose cluster, prove it works end to end, then run the whole integration suite
+    # (which starts its own local clusters inside this container).
+    mnt=${DFS_MOUNT:-/mnt/dfs}
+    mkdir -p "$mnt"
+    $(bin mount) "$mnt" --namenode "${DFS_NAMENODE:-namenode:9000}"
+    trap 'fusermount -uz "$mnt" 2>/dev/null || true' EXIT
+    head -c 8388608 /dev/urandom > /tmp/smoke.bin
+    cp /tmp/smoke.bin "$mnt/smoke.bin"
+    cmp /tmp/smoke.bin "$mnt/smoke.bin"
+    $(bin cli) --namenode "${DFS_NAMENODE:-namenode:9000}" status
+    rm "$mnt/smoke.bin"
+    cd "$APP"
+    npx vitest run "$@" ;;
+  *)
+    exec "$role" "$@" ;;
+esac
