@@ -158,6 +158,10 @@ export interface DfsClientOptions {
   writeBufferBytes?: number;
   /** Sequential read-ahead window (bytes). */
   readAheadBytes?: number;
+  /** Bytes per pipeline write stream (one replica acknowledgement); tuning, default 8 MiB. */
+  segmentBytes?: number;
+  /** Write streams one open file keeps in flight; tuning, default 3. */
+  maxInFlightSegments?: number;
 }
 
 /** The client library. One instance per process; cheap to share between callers. */

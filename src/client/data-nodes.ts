@@ -1,0 +1,115 @@
+import * as grpc from '@grpc/grpc-js';
+import { dataNodeService } from '../rpc/load';
+import { CHANNEL_OPTIONS, unary } from '../rpc/call';
+import { fromServiceError } from '../rpc/errors';
+import type { DataNodeClient } from '../rpc/gen/dfs/DataNode';
+import type { WriteHeader } from '../rpc/gen/dfs/WriteHeader';
+import type { WriteChunkReply__Output } from '../rpc/gen/dfs/WriteChunkReply';
+import type { ReadChunkRequest } from '../rpc/gen/dfs/ReadChunkRequest';
+import type { ReadChunkReply__Output } from '../rpc/gen/dfs/ReadChunkReply';
+import type { ChunkStat__Output } from '../rpc/gen/dfs/ChunkStat';
+
+/** One gRPC channel per data node address, shared by every handle of the client. */
+export class DataNodePool {
+  private readonly clients = new Map<string, DataNodeClient>();
+
+  get(address: string): DataNodeClient {
+    let c = this.clients.get(address);
+    if (!c) {
+      const DataNode = dataNodeService().DataNode;
+      c = new DataNode(address, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
+      this.clients.set(address, c);
+    }
+    return c;
+  }
+
+  close(): void {
+    for (const c of this.clients.values()) c.close();
+    this.clients.clear();
+  }
+
+  /**
+   * Streams one segment into a pipeline whose head is `address`: the header,
+   * then the data messages, waiting for 'drain' so a slow pipeline holds back
+   * the sender instead of piling up buffers. Resolves with the reply that says
+   * which nodes wrote it.
+   */
+  writeChunk(
+    address: string,
+    header: WriteHeader,
+    messages: Buffer[],
+    deadlineMs: number,
+  ): Promise<WriteChunkReply__Output> {
+    const client = this.get(address);
+    const peer = `data node ${address}`;
+    return new Promise<WriteChunkReply__Output>((resolve, reject) => {
+      let done = false;
+      let wake: (() => void) | undefined;
+      const call = client.WriteChunk(new grpc.Metadata(), { deadline: Date.now() + deadlineMs }, (err, reply) => {
+        done = true;
+        wake?.();
+        if (err || !reply) reject(fromServiceError(err, peer));
+        else resolve(reply);
+      });
+      call.on('error', () => {
+        // Reported through the callback above; listening keeps it from being an unhandled 'error'.
+      });
+      call.on('drain', () => wake?.());
+      const send = async () => {
+        call.write({ header });
+        for (const data of messages) {
+          if (done) return;
+          if (!call.write({ data })) {
+            await new Promise<void>((r) => (wake = r));
+            wake = undefined;
+          }
+        }
+        if (!done) call.end();
+      };
+      void send();
+    });
+  }
+
+  /** Reads a chunk range as the data node's checksummed messages (whole 64 KiB blocks). */
+  readChunk(address: string, request: ReadChunkRequest, deadlineMs: number): Promise<ReadChunkReply__Output[]> {
+    const client = this.get(address);
+    const peer = `data node ${address}`;
+    return new Promise((resolve, reject) => {
+      const out: ReadChunkReply__Output[] = [];
+      const call = client.ReadChunk(request, new grpc.Metadata(), { deadline: Date.now() + deadlineMs });
+      call.on('data', (m: ReadChunkReply__Output) => out.push(m));
+      call.on('error', (err) => reject(fromServiceError(err, peer)));
+      call.on('end', () => resolve(out));
+    });
+  }
+
+  replicateChunk(
+    address: string,
+    req: {
+      chunkId: string;
+      version: number;
+      target: { id: string; address: string };
+      token: string;
+      requestId: string;
+    },
+    deadlineMs: number,
+  ): Promise<{ size: string }> {
+    const client = this.get(address);
+    return unary<object, { size: string }>(
+      client,
+      client.ReplicateChunk,
+      { ...req, version: String(req.version) },
+      { deadlineMs, peer: `data node ${address}` },
+    );
+  }
+
+  statChunk(address: string, chunkId: string, token: string, deadlineMs: number): Promise<ChunkStat__Output> {
+    const client = this.get(address);
+    return unary<object, ChunkStat__Output>(
+      client,
+      client.StatChunk,
+      { chunkId, token },
+      { deadlineMs, peer: `data node ${address}` },
+    );
+  }
+}

@@ -1,0 +1,489 @@
+import * as grpc from '@grpc/grpc-js';
+import type { Logger } from '../common/logger';
+import { nameNodeService } from '../rpc/load';
+import { CHANNEL_OPTIONS, unary } from '../rpc/call';
+import { DfsError } from '../rpc/errors';
+import type { NameNodeClient } from '../rpc/gen/dfs/NameNode';
+import type { Attr__Output } from '../rpc/gen/dfs/Attr';
+import type { SetAttrRequest } from '../rpc/gen/dfs/SetAttrRequest';
+import type { ClusterStatusReply__Output } from '../rpc/gen/dfs/ClusterStatusReply';
+import type { FsckReply__Output } from '../rpc/gen/dfs/FsckReply';
+import type { StatFsReply__Output } from '../rpc/gen/dfs/StatFsReply';
+import type { ReplaceNodeReply__Output } from '../rpc/gen/dfs/ReplaceNodeReply';
+import type { CommittedChunk } from '../rpc/gen/dfs/CommittedChunk';
+import { MetadataCache, type InodeRef } from './metadata-cache';
+import { joinPath, normalizePath, parentAndName, splitPath } from './paths';
+import { isDir, isSymlink, S_IFDIR, toChunkLocation, toFileAttr, wireCaller, type ChunkLocation } from './attrs';
+import type { Caller, DirEntry, FileAttr, SetAttrChanges, StatFs } from './types';
+
+export const ROOT_INO = 1;
+const ROOT: InodeRef = { ino: ROOT_INO, mode: S_IFDIR | 0o755 };
+const MAX_SYMLINK_HOPS = 40;
+const READDIR_PAGE = 1000;
+
+type UnaryMethod<Req, Res> = (
+  request: Req,
+  metadata: grpc.Metadata,
+  options: grpc.CallOptions,
+  callback: (err: grpc.ServiceError | null, value?: Res) => void,
+) => grpc.ClientUnaryCall;
+
+export function toStatFs(r: StatFsReply__Output): StatFs {
+  return {
+    capacity: Number(r.capacity),
+    used: Number(r.used),
+    available: Number(r.available),
+    files: Number(r.files),
+    blockSize: r.blockSize,
+    maxName: r.maxName,
+    chunkSize: Number(r.chunkSize),
+  };
+}
+
+/**
+ * The name node client: path resolution over inode Lookups (from the root,
+ * following symlinks in the middle of a path), short-lived entry and attr
+ * caches kept honest by this client's own mutations, and one deadline budget
+ * per call so a dead name node fails in bounded time (ETIMEDOUT/EIO) and
+ * works again as soon as it is back.
+ */
+export class MetadataClient {
+  readonly rpc: NameNodeClient;
+  readonly cache: MetadataCache;
+  private chunkSizeKnown?: number;
+
+  constructor(
+    readonly address: string,
+    private readonly timeoutMs: number,
+    attrCacheMs: number,
+    private readonly log: Logger,
+  ) {
+    const NameNode = nameNodeService().NameNode;
+    this.rpc = new NameNode(address, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
+    this.cache = new MetadataCache(attrCacheMs);
+  }
+
+  close(): void {
+    this.rpc.close();
+  }
+
+  /**
+   * One name node call within the metadata budget. Idempotent calls are
+   * retried while the name node is unreachable (e.g. restarting) until the
+   * budget runs out; others are sent once.
+   */
+  async call<Req, Res>(what: string, method: UnaryMethod<Req, Res>, request: Req, idempotent: boolean): Promise<Res> {
+    const deadline = Date.now() + this.timeoutMs;
+    let backoff = 50;
+    for (;;) {
+      const remaining = deadline - Date.now();
+      try {
+        return await unary<Req, Res>(this.rpc, method, request, {
+          deadlineMs: Math.max(remaining, 1),
+          peer: `name node ${this.address}`,
+        });
+      } catch (err) {
+        const e = err as DfsError;
+        const unreachable = e.errno === 'EIO' && e.message.includes('unreachable');
+        if (!idempotent || !unreachable || Date.now() + backoff >= deadline) {
+          if (unreachable || e.errno === 'ETIMEDOUT') this.log.warn({ what, err: e.message }, 'name node call failed');
+          throw e;
+        }
+        await new Promise((r) => setTimeout(r, backoff));
+        backoff = Math.min(backoff * 2, 1_000);
+      }
+    }
+  }
+
+  // ---- path resolution ----------------------------------------------------
+
+  async getAttr(ino: number, caller: Caller, fresh = false): Promise<FileAttr> {
+    const cached = fresh ? undefined : this.cache.attr(ino);
+    if (cached) return cached;
+    const a = await this.call<object, Attr__Output>(
+      'GetAttr',
+      this.rpc.GetAttr,
+      { caller: wireCaller(caller), ino: String(ino) },
+      true,
+    );
+    const attr = toFileAttr(a);
+    this.cache.putAttr(attr);
+    return attr;
+  }
+
+  async lookup(parent: InodeRef, parentPath: string, name: string, caller: Caller): Promise<FileAttr> {
+    const path = joinPath(parentPath, name);
+    try {
+      const a = await this.call<object, Attr__Output>(
+        'Lookup',
+        this.rpc.Lookup,
+        { caller: wireCaller(caller), parent: String(parent.ino), name },
+        true,
+      );
+      const attr = toFileAttr(a);
+      this.cache.putEntry(path, attr);
+      return attr;
+    } catch (err) {
+      const e = err as DfsError;
+      if (e.errno === 'ENOENT') throw new DfsError('ENOENT', `${path} (lookup ${name} in inode ${parent.ino})`);
+      throw e;
+    }
+  }
+
+  /**
+   * Attributes of `path`. Symlinks inside the path are followed; the final one
+   * only with `follow` (stat vs lstat). `fresh` skips the caches for the last
+   * component (open's close-to-open revalidation).
+   */
+  async resolve(path: string, caller: Caller, opts: { follow?: boolean; fresh?: boolean } = {}): Promise<FileAttr> {
+    const ref = await this.walk(path, caller, opts);
+    if ('size' in ref) return ref;
+    try {
+      return await this.getAttr(ref.ino, caller);
+    } catch (err) {
+      if ((err as DfsError).errno !== 'ENOENT') throw err;
+      // The cached entry outlived its inode (another client removed it): look the path up afresh.
+      this.cache.forgetPath(normalizePath(path));
+      const again = await this.walk(path, caller, { ...opts, fresh: true });
+      return 'size' in again ? again : this.getAttr(again.ino, caller, true);
+    }
+  }
+
+  /**
+   * Walks `path` from the root. Directories on the way only need their inode
+   * and type, so cached entries serve them even after their attributes were
+   * dropped (a create in a directory drops the directory's attributes, not the
+   * path to it). Returns full attributes when the last step was a Lookup.
+   */
+  private async walk(
+    path: string,
+    caller: Caller,
+    opts: { follow?: boolean; fresh?: boolean },
+    hops = 0,
+  ): Promise<InodeRef | FileAttr> {
+    const parts = splitPath(path);
+    if (parts.length === 0) return opts.fresh ? this.getAttr(ROOT_INO, caller, true) : ROOT;
+    let cur: InodeRef | FileAttr = ROOT;
+    let curPath = '/';
+    for (let i = 0; i < parts.length; i++) {
+      const name = parts[i];
+      const last = i === parts.length - 1;
+      if (!isDir(cur)) throw new DfsError('ENOTDIR', `${curPath} is not a directory (resolving ${path})`);
+      const p = joinPath(curPath, name);
+      const next: InodeRef | FileAttr =
+        (!(last && opts.fresh) && (this.cache.entryAttr(p) ?? this.cache.entry(p))) ||
+        (await this.lookup(cur, curPath, name, caller));
+      if (isSymlink(next) && (!last || opts.follow)) {
+        if (hops >= MAX_SYMLINK_HOPS) throw new DfsError('ELOOP', `${path}: too many symbolic links`);
+        const target = await this.readlinkIno(next.ino, caller);
+        const base = target.startsWith('/') ? target : joinPath(curPath, target);
+        const rest = parts.slice(i + 1).join('/');
+        return this.walk(normalizePath(rest ? `${base}/${rest}` : base), caller, opts, hops + 1);
+      }
+      cur = next;
+      curPath = p;
+    }
+    return cur;
+  }
+
+  /** The parent directory's inode and the final name of `path`. */
+  async resolveParent(path: string, caller: Caller): Promise<{ dir: InodeRef; dirPath: string; name: string }> {
+    const { parent, name } = parentAndName(path);
+    if (Buffer.byteLength(name) > 255) throw new DfsError('ENAMETOOLONG', `${path}: name longer than 255 bytes`);
+    const dir = await this.walk(parent, caller, { follow: true });
+    if (!isDir(dir)) throw new DfsError('ENOTDIR', `${parent} is not a directory`);
+    return { dir, dirPath: parent, name };
+  }
+
+  async readlinkIno(ino: number, caller: Caller): Promise<string> {
+    const r = await this.call<object, { target: string }>(
+      'ReadLink',
+      this.rpc.ReadLink,
+      { caller: wireCaller(caller), ino: String(ino) },
+      true,
+    );
+    return r.target;
+  }
+
+  // ---- namespace mutations ----------------------------------------------
+
+  async makeNode(
+    path: string,
+    mode: number,
+    caller: Caller,
+    extra: { rdev?: number; symlinkTarget?: string; exclusive?: boolean } = {},
+  ): Promise<FileAttr> {
+    const { dir, name } = await this.resolveParent(path, caller);
+    const a = await this.call<object, Attr__Output>(
+      'MakeNode',
+      this.rpc.MakeNode,
+      {
+        caller: wireCaller(caller),
+        parent: String(dir.ino),
+        name,
+        mode,
+        rdev: extra.rdev ?? 0,
+        symlinkTarget: extra.symlinkTarget ?? '',
+        exclusive: extra.exclusive ?? false,
+      },
+      false,
+    );
+    const attr = toFileAttr(a);
+    this.cache.forgetAttr(dir.ino);
+    this.cache.putEntry(normalizePath(path), attr);
+    return attr;
+  }
+
+  async link(existing: string, newPath: string, caller: Caller): Promise<FileAttr> {
+    const target = await this.resolve(existing, caller);
+    const { dir, name } = await this.resolveParent(newPath, caller);
+    const a = await this.call<object, Attr__Output>(
+      'Link',
+      this.rpc.Link,
+      { caller: wireCaller(caller), ino: String(target.ino), newParent: String(dir.ino), newName: name },
+      false,
+    );
+    const attr = toFileAttr(a);
+    this.cache.forgetAttr(dir.ino);
+    this.cache.putEntry(normalizePath(newPath), attr);
+    return attr;
+  }
+
+  async unlink(path: string, caller: Caller, dirToo: boolean): Promise<void> {
+    const { dir, name } = await this.resolveParent(path, caller);
+    const norm = normalizePath(path);
+    try {
+      await this.call<object, object>(
+        dirToo ? 'RemoveDir' : 'Unlink',
+        dirToo ? this.rpc.RemoveDir : this.rpc.Unlink,
+        { caller: wireCaller(caller), parent: String(dir.ino), name },
+        false,
+      );
+    } finally {
+      // Even a failure may mean our cache was wrong: drop what we know.
+      this.cache.forgetAttr(dir.ino);
+      if (dirToo) this.cache.forgetSubtree(norm);
+      else this.cache.forgetPath(norm);
+    }
+  }
+
+  async rename(from: string, to: string, caller: Caller, flags: number): Promise<void> {
+    const src = await this.resolveParent(from, caller);
+    const dst = await this.resolveParent(to, caller);
+    try {
+      await this.call<object, object>(
+        'Rename',
+        this.rpc.Rename,
+        {
+          caller: wireCaller(caller),
+          parent: String(src.dir.ino),
+          name: src.name,
+          newParent: String(dst.dir.ino),
+          newName: dst.name,
+          flags,
+        },
+        false,
+      );
+    } finally {
+      this.cache.forgetSubtree(normalizePath(from));
+      this.cache.forgetSubtree(normalizePath(to));
+      this.cache.forgetAttr(src.dir.ino);
+      this.cache.forgetAttr(dst.dir.ino);
+    }
+  }
+
+  async setAttr(ino: number, changes: SetAttrChanges, caller: Caller): Promise<FileAttr> {
+    const req: SetAttrRequest = { caller: wireCaller(caller), ino: String(ino) };
+    if (changes.mode !== undefined) req.mode = changes.mode & 0o7777;
+    if (changes.uid !== undefined) req.uid = changes.uid;
+    if (changes.gid !== undefined) req.gid = changes.gid;
+    if (changes.size !== undefined) {
+      if (!(changes.size >= 0) || !Number.isSafeInteger(changes.size)) {
+        throw new DfsError('EINVAL', `bad size ${changes.size} (inode ${ino})`);
+      }
+      req.size = String(changes.size);
+    }
+    if (changes.atimeMs !== undefined)
+      req.atimeMs = String(changes.atimeMs === 'now' ? -1 : Math.floor(changes.atimeMs));
+    if (changes.mtimeMs !== undefined)
+      req.mtimeMs = String(changes.mtimeMs === 'now' ? -1 : Math.floor(changes.mtimeMs));
+    const a = await this.call<SetAttrRequest, Attr__Output>(
+      'SetAttr',
+      this.rpc.SetAttr,
+      req,
+      changes.size === undefined,
+    );
+    const attr = toFileAttr(a);
+    this.cache.putAttr(attr);
+    return attr;
+  }
+
+  /** Every entry of a directory (paged), seeding the caches so `ls -l` needs no further round trips. */
+  async readdir(path: string, caller: Caller): Promise<DirEntry[]> {
+    const norm = normalizePath(path);
+    const dir = await this.walk(norm, caller, { follow: true });
+    if (!isDir(dir)) throw new DfsError('ENOTDIR', `${norm} is not a directory`);
+    const out: DirEntry[] = [];
+    let after = '';
+    for (;;) {
+      const page = await this.call<object, { entries: { name: string; attr: Attr__Output | null }[]; more: boolean }>(
+        'ReadDir',
+        this.rpc.ReadDir,
+        { caller: wireCaller(caller), ino: String(dir.ino), after, limit: READDIR_PAGE },
+        true,
+      );
+      for (const e of page.entries) {
+        if (!e.attr) continue;
+        const attr = toFileAttr(e.attr);
+        this.cache.putEntry(joinPath(norm, e.name), attr);
+        out.push({ name: e.name, attr });
+      }
+      if (!page.more || page.entries.length === 0) break;
+      after = page.entries[page.entries.length - 1].name;
+    }
+    out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    return out;
+  }
+
+  async statfs(): Promise<StatFs> {
+    const r = await this.call<object, StatFsReply__Output>('StatFs', this.rpc.StatFs, {}, true);
+    const s = toStatFs(r);
+    this.chunkSizeKnown = s.chunkSize;
+    return s;
+  }
+
+  async initialize(): Promise<StatFs> {
+    const r = await this.call<object, StatFsReply__Output>('Initialize', this.rpc.Initialize, {}, false);
+    this.cache.clear();
+    return toStatFs(r);
+  }
+
+  /** The cluster's chunk size (asked once). */
+  async chunkSize(): Promise<number> {
+    if (this.chunkSizeKnown) return this.chunkSizeKnown;
+    return (await this.statfs()).chunkSize;
+  }
+
+  // ---- data path metadata -----------------------------------------------
+
+  async getChunks(
+    ino: number,
+    first: number,
+    count: number,
+    caller: Caller,
+  ): Promise<{ attr: FileAttr; chunks: ChunkLocation[]; chunkSize: number }> {
+    const r = await this.call<
+      object,
+      { attr: Attr__Output | null; chunks: Parameters<typeof toChunkLocation>[0][]; chunkSize: string }
+    >(
+      'GetChunks',
+      this.rpc.GetChunks,
+      { caller: wireCaller(caller), ino: String(ino), firstIndex: String(first), count },
+      true,
+    );
+    if (!r.attr) throw new DfsError('EIO', `GetChunks of inode ${ino}: reply without attributes`);
+    const attr = toFileAttr(r.attr);
+    this.cache.putAttr(attr);
+    if (Number(r.chunkSize) > 0) this.chunkSizeKnown = Number(r.chunkSize);
+    return { attr, chunks: r.chunks.map(toChunkLocation), chunkSize: Number(r.chunkSize) };
+  }
+
+  /** PrepareWrite is retried: a repeat only bumps the version once more. */
+  async prepareWrite(
+    ino: number,
+    index: number,
+    exclude: string[],
+    caller: Caller,
+    requestId: string,
+  ): Promise<ChunkLocation> {
+    const r = await this.call<object, Parameters<typeof toChunkLocation>[0]>(
+      'PrepareWrite',
+      this.rpc.PrepareWrite,
+      { caller: wireCaller(caller, requestId), ino: String(ino), index: String(index), excludeNodes: exclude },
+      true,
+    );
+    return toChunkLocation(r);
+  }
+
+  async replacePipelineNode(
+    req: { ino: number; index: number; chunkId: string; failedNode: string; survivors: string[] },
+    caller: Caller,
+    requestId: string,
+  ): Promise<{ chunk: ChunkLocation; replacement?: { id: string; address: string } }> {
+    const r = await this.call<object, ReplaceNodeReply__Output>(
+      'ReplacePipelineNode',
+      this.rpc.ReplacePipelineNode,
+      {
+        caller: wireCaller(caller, requestId),
+        ino: String(req.ino),
+        index: String(req.index),
+        chunkId: req.chunkId,
+        failedNode: req.failedNode,
+        survivors: req.survivors,
+      },
+      false,
+    );
+    if (!r.chunk) throw new DfsError('EIO', `ReplacePipelineNode for chunk ${req.chunkId}: reply without chunk`);
+    const replacement =
+      r.hasReplacement && r.replacement ? { id: r.replacement.id, address: r.replacement.address } : undefined;
+    return { chunk: toChunkLocation(r.chunk), replacement };
+  }
+
+  /** CommitWrite only records sizes, replicas and max(size): safe to repeat. */
+  async commitWrite(
+    ino: number,
+    chunks: CommittedChunk[],
+    minSize: number,
+    caller: Caller,
+    requestId: string,
+  ): Promise<FileAttr> {
+    const a = await this.call<object, Attr__Output>(
+      'CommitWrite',
+      this.rpc.CommitWrite,
+      {
+        caller: wireCaller(caller, requestId),
+        ino: String(ino),
+        chunks,
+        minSize: String(minSize),
+        mtimeMs: String(Date.now()),
+      },
+      true,
+    );
+    const attr = toFileAttr(a);
+    this.cache.putAttr(attr);
+    return attr;
+  }
+
+  reportBadReplica(chunkId: string, version: number, nodeId: string, reason: string, caller: Caller): void {
+    this.call<object, object>(
+      'ReportBadReplica',
+      this.rpc.ReportBadReplica,
+      { caller: wireCaller(caller), chunkId, version: String(version), nodeId, reason },
+      true,
+    ).catch((err: unknown) => this.log.warn({ chunkId, nodeId, err: String(err) }, 'could not report a bad replica'));
+  }
+
+  async clusterStatus(): Promise<ClusterStatusReply__Output> {
+    return this.call<object, ClusterStatusReply__Output>('ClusterStatus', this.rpc.ClusterStatus, {}, true);
+  }
+
+  async fsck(path: string, caller: Caller): Promise<FsckReply__Output> {
+    return this.call<object, FsckReply__Output>(
+      'Fsck',
+      this.rpc.Fsck,
+      { caller: wireCaller(caller), path: normalizePath(path) },
+      true,
+    );
+  }
+
+  async xattr(
+    op: 'SetXattr' | 'GetXattr' | 'ListXattr' | 'RemoveXattr',
+    ino: number,
+    caller: Caller,
+    extra: { name?: string; value?: Buffer; flags?: number } = {},
+  ): Promise<{ value?: Buffer; names?: string[] }> {
+    const req = { caller: wireCaller(caller), ino: String(ino), ...extra };
+    const method = this.rpc[op] as unknown as UnaryMethod<object, { value?: Buffer; names?: string[] }>;
+    return this.call(op, method, req, op === 'GetXattr' || op === 'ListXattr');
+  }
+}

@@ -1,0 +1,51 @@
+import type { DfsClientOptions } from './types';
+import { parseAddress } from '../common/units';
+import { DfsError } from '../rpc/errors';
+
+/** Every client tunable with its default, resolved once in createClient. */
+export interface ResolvedOptions {
+  namenode: string;
+  metadataTimeoutMs: number;
+  attrCacheMs: number;
+  writeBufferBytes: number;
+  readAheadBytes: number;
+  /** Bytes per WriteChunk stream (one pipeline acknowledgement). */
+  segmentBytes: number;
+  /** WriteChunk streams one handle keeps in flight at once. */
+  maxInFlightSegments: number;
+  /** Deadline for one data node call (a segment stream, a ranged read). */
+  dataTimeoutMs: number;
+}
+
+const MiB = 1024 * 1024;
+
+export const DEFAULTS: Omit<ResolvedOptions, 'namenode'> = {
+  metadataTimeoutMs: 10_000,
+  attrCacheMs: 1_000,
+  writeBufferBytes: 16 * MiB,
+  readAheadBytes: 16 * MiB,
+  segmentBytes: 8 * MiB,
+  maxInFlightSegments: 3,
+  dataTimeoutMs: 60_000,
+};
+
+export function resolveOptions(opts: DfsClientOptions): ResolvedOptions {
+  // Validate early so a typo fails at start-up with EINVAL, not at the first call.
+  parseAddress(opts.namenode, 'name node address');
+  return {
+    ...DEFAULTS,
+    namenode: opts.namenode,
+    metadataTimeoutMs: opts.metadataTimeoutMs ?? DEFAULTS.metadataTimeoutMs,
+    attrCacheMs: opts.attrCacheMs ?? DEFAULTS.attrCacheMs,
+    writeBufferBytes: opts.writeBufferBytes ?? DEFAULTS.writeBufferBytes,
+    readAheadBytes: opts.readAheadBytes ?? DEFAULTS.readAheadBytes,
+    segmentBytes: positive(opts.segmentBytes, 'segmentBytes') ?? DEFAULTS.segmentBytes,
+    maxInFlightSegments: positive(opts.maxInFlightSegments, 'maxInFlightSegments') ?? DEFAULTS.maxInFlightSegments,
+  };
+}
+
+function positive(v: number | undefined, name: string): number | undefined {
+  if (v === undefined) return undefined;
+  if (!Number.isSafeInteger(v) || v <= 0) throw new DfsError('EINVAL', `${name} must be a positive integer, not ${v}`);
+  return v;
+}

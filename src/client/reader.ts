@@ -1,0 +1,216 @@
+import { LRUCache } from 'lru-cache';
+import type { Logger } from '../common/logger';
+import { nextRequestId } from './request-id';
+import { DfsError } from '../rpc/errors';
+import type { ChunkLocation } from './attrs';
+import { CRC_BLOCK_BYTES } from './chunk-ranges';
+import type { DataNodePool } from './data-nodes';
+import type { MetadataClient } from './metadata';
+import { ReadAheadWindow } from './read-ahead';
+import type { Caller } from './types';
+import { firstBadBlock } from '../rpc/checksum';
+import { sliceParts } from './write-buffer';
+
+/** Unit of fetching and caching: a chunk-aligned range read with one ReadChunk call. */
+export const READ_UNIT_BYTES = 4 * 1024 * 1024;
+const LOCATION_BATCH = 32;
+
+interface Unit {
+  /** Pieces covering the unit's range in order (verified data, then zeros for holes). */
+  parts: Buffer[];
+  length: number;
+}
+
+/**
+ * The read side of one open file: chunk locations (cached per handle,
+ * refreshed on error), ranged verified reads from one replica per unit
+ * (different units prefer different replicas), failover with bad-replica
+ * reports, zeros for holes, and sequential read-ahead into a small cache
+ * keyed by (chunk id, version, offset).
+ */
+export class FileReader {
+  private locations = new Map<number, ChunkLocation | null>();
+  private loading = new Map<number, Promise<void>>();
+  private readonly units: LRUCache<string, Promise<Unit>>;
+  private readonly window: ReadAheadWindow;
+  private readonly unitBytes: number;
+
+  constructor(
+    private readonly meta: MetadataClient,
+    private readonly pool: DataNodePool,
+    private readonly ino: number,
+    private readonly caller: Caller,
+    readonly chunkSize: number,
+    readAheadBytes: number,
+    private readonly dataTimeoutMs: number,
+    private readonly log: Logger,
+  ) {
+    this.unitBytes = Math.min(READ_UNIT_BYTES, chunkSize);
+    this.window = new ReadAheadWindow(Math.min(readAheadBytes, 2 * this.unitBytes), readAheadBytes);
+    this.units = new LRUCache({
+      maxSize: Math.max(2 * readAheadBytes, 4 * this.unitBytes),
+      sizeCalculation: () => this.unitBytes,
+    });
+  }
+
+  /** Forgets chunk locations and cached data (after this handle wrote or truncated the file). */
+  invalidate(): void {
+    this.locations.clear();
+    this.loading.clear();
+    this.units.clear();
+  }
+
+  /** Reads [position, position + length) of a file of `fileSize` bytes; shorter only at end of file. */
+  async read(position: number, length: number, fileSize: number): Promise<Buffer> {
+    const end = Math.min(position + length, fileSize);
+    if (end <= position) return Buffer.alloc(0);
+    const ahead = this.window.onRead(position, end - position);
+    const pieces: Buffer[] = [];
+    const wanted: Promise<Unit>[] = [];
+    const starts: number[] = [];
+    for (let u = Math.floor(position / this.unitBytes) * this.unitBytes; u < end; u += this.unitBytes) {
+      wanted.push(this.unit(u, fileSize));
+      starts.push(u);
+    }
+    if (ahead) this.prefetch(ahead.start, Math.min(ahead.end, fileSize), fileSize);
+    const got = await Promise.all(wanted);
+    for (let i = 0; i < got.length; i++) {
+      const from = Math.max(position, starts[i]) - starts[i];
+      const to = Math.min(end, starts[i] + got[i].length) - starts[i];
+      pieces.push(...sliceParts(got[i].parts, from, to));
+    }
+    return pieces.length === 1 ? pieces[0] : Buffer.concat(pieces, end - position);
+  }
+
+  private prefetch(start: number, end: number, fileSize: number): void {
+    for (let u = Math.floor(start / this.unitBytes) * this.unitBytes; u < end; u += this.unitBytes) {
+      this.unit(u, fileSize).catch(() => undefined);
+    }
+  }
+
+  /** The unit starting at file offset `u` (from the cache, or fetched now). */
+  private async unit(u: number, fileSize: number): Promise<Unit> {
+    const index = Math.floor(u / this.chunkSize);
+    const loc = await this.location(index);
+    const key = loc ? `${loc.chunkId}:${loc.version}:${u}` : `hole:${index}:${u}`;
+    let p = this.units.get(key);
+    if (!p) {
+      p = this.fetch(
+        index,
+        u - index * this.chunkSize,
+        Math.min(this.unitBytes, fileSize - u, (index + 1) * this.chunkSize - u),
+        loc,
+      );
+      this.units.set(key, p);
+      p.catch(() => this.units.delete(key));
+    }
+    return p;
+  }
+
+  private async location(index: number): Promise<ChunkLocation | null> {
+    if (this.locations.has(index)) return this.locations.get(index) ?? null;
+    const batch = Math.floor(index / LOCATION_BATCH) * LOCATION_BATCH;
+    let l = this.loading.get(batch);
+    if (!l) {
+      l = this.loadLocations(batch);
+      this.loading.set(batch, l);
+      l.catch(() => this.loading.delete(batch));
+    }
+    await l;
+    return this.locations.get(index) ?? null;
+  }
+
+  private async loadLocations(first: number): Promise<void> {
+    const r = await this.meta.getChunks(this.ino, first, LOCATION_BATCH, this.caller);
+    for (let i = first; i < first + LOCATION_BATCH; i++) if (!this.locations.has(i)) this.locations.set(i, null);
+    for (const c of r.chunks) this.locations.set(c.index, c);
+  }
+
+  /** Reads `length` bytes at `offset` in chunk `index`; bytes the chunk does not have read as zeros. */
+  private async fetch(
+    index: number,
+    offset: number,
+    length: number,
+    loc: ChunkLocation | null,
+    refreshed = false,
+  ): Promise<Unit> {
+    const valid = loc ? Math.max(0, Math.min(length, loc.size - offset)) : 0;
+    const parts: Buffer[] = [];
+    if (loc && valid > 0) {
+      const got = await this.fromReplicas(loc, offset, valid).catch(async (err: DfsError) => {
+        if (refreshed) throw err;
+        // The replica set may have changed (re-replication, a new version): ask again once.
+        this.locations.delete(index);
+        this.loading.clear();
+        const fresh = await this.location(index);
+        return (await this.fetch(index, offset, length, fresh, true)).parts;
+      });
+      if (got.reduce((n, b) => n + b.length, 0) === length) return { parts: got, length };
+      parts.push(...got);
+    }
+    const have = parts.reduce((n, b) => n + b.length, 0);
+    if (have < length) parts.push(Buffer.alloc(length - have));
+    return { parts, length };
+  }
+
+  /** Tries each replica in turn, starting at a different one for each unit to spread the load. */
+  private async fromReplicas(loc: ChunkLocation, offset: number, length: number): Promise<Buffer[]> {
+    const n = loc.replicas.length;
+    if (n === 0) throw new DfsError('EIO', `chunk ${loc.chunkId} (index ${loc.index}): no live replica`);
+    const first = (loc.index + Math.floor(offset / this.unitBytes)) % n;
+    let last: DfsError | undefined;
+    for (let k = 0; k < n; k++) {
+      const r = loc.replicas[(first + k) % n];
+      try {
+        return await this.fromReplica(loc, r, offset, length);
+      } catch (err) {
+        last = err as DfsError;
+        this.log.warn({ chunkId: loc.chunkId, node: r.id, err: last.message }, 'replica read failed; trying another');
+      }
+    }
+    throw new DfsError('EIO', `chunk ${loc.chunkId} (index ${loc.index}): no replica could be read (${last?.message})`);
+  }
+
+  private async fromReplica(
+    loc: ChunkLocation,
+    r: { id: string; address: string },
+    offset: number,
+    length: number,
+  ): Promise<Buffer[]> {
+    const requestId = nextRequestId();
+    const messages = await this.pool.readChunk(
+      r.address,
+      {
+        chunkId: loc.chunkId,
+        version: String(loc.version),
+        offset: String(offset),
+        length: String(length),
+        token: loc.token,
+        requestId,
+      },
+      this.dataTimeoutMs,
+    );
+    const out: Buffer[] = [];
+    let expected = Math.floor(offset / CRC_BLOCK_BYTES) * CRC_BLOCK_BYTES;
+    const end = offset + length;
+    for (const m of messages) {
+      const at = Number(m.offset);
+      if (at !== expected)
+        throw new DfsError('EIO', `chunk ${loc.chunkId} on ${r.id}: data at ${at}, expected ${expected}`);
+      const bad = firstBadBlock(m.data, m.crcs);
+      if (bad >= 0) {
+        const reason = `checksum mismatch in block ${at / CRC_BLOCK_BYTES + bad}`;
+        this.meta.reportBadReplica(loc.chunkId, loc.version, r.id, reason, this.caller);
+        throw new DfsError('EIO', `chunk ${loc.chunkId} on ${r.id}: ${reason}`);
+      }
+      const from = Math.max(offset, at) - at;
+      const to = Math.min(end, at + m.data.length) - at;
+      if (to > from) out.push(m.data.subarray(from, to));
+      expected = at + m.data.length;
+    }
+    const got = Math.min(expected, end) - offset;
+    if (got < length)
+      throw new DfsError('EIO', `chunk ${loc.chunkId} on ${r.id}: ${got} of ${length} bytes at ${offset}`);
+    return out;
+  }
+}

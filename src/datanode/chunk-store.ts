@@ -1,0 +1,493 @@
+import fs from 'node:fs/promises';
+import { constants as fsConstants } from 'node:fs';
+import path from 'node:path';
+import type { Logger } from '../common/logger';
+import { BLOCK_SIZE, alignedRange, blockCount, firstBadBlock } from '../rpc/checksum';
+import { DfsError, asDfsError } from '../rpc/errors';
+import { updateBlockCrcs, type ChunkChange } from './block-crc';
+import { ChunkLock } from './chunk-lock';
+import { chunkPaths, parseChunkId, type ChunkPaths } from './chunk-id';
+import { decodeMeta, encodeMeta } from './chunk-meta';
+
+/** What the data node knows about one chunk it holds (kept in memory, mirrored in `<id>.meta`). */
+interface ChunkEntry {
+  version: number;
+  size: number;
+  crcs: Uint32Array;
+  /** Odd while a mutation is between its data write and its CRC update; readers retry around it. */
+  generation: number;
+}
+
+export interface ChunkSummary {
+  chunkId: string;
+  version: number;
+  size: number;
+}
+
+export interface WriteOptions {
+  version: number;
+  offset: number;
+  /** The chunk may not exist yet. */
+  create: boolean;
+  /** Discard existing content first (a full copy arrives: re-replication, pipeline repair). */
+  replace?: boolean;
+}
+
+/** One verified piece of a read: whole blocks starting at a block-aligned chunk offset. */
+export interface ReadPiece {
+  offset: number;
+  data: Buffer;
+  crcs: number[];
+  chunkSize: number;
+}
+
+export interface ChunkStoreOptions {
+  /** Bytes this node may hold; undefined = the free space of the data dir's filesystem. */
+  capacity?: number;
+  logger: Logger;
+}
+
+/** Bytes per read piece / ReadChunk message: whole blocks, ~1 MiB. */
+export const READ_PIECE_BYTES = 16 * BLOCK_SIZE;
+
+/**
+ * Chunk files under DATA_DIR/chunks: data in `<id>.data`, version + size +
+ * per-block CRC32C in `<id>.meta`. Mutations of one chunk are serialised by a
+ * per-chunk lock; reads run alongside them and never return an unverified byte.
+ */
+export class ChunkStore {
+  private readonly chunks = new Map<string, ChunkEntry>();
+  private readonly locks = new Map<string, ChunkLock>();
+  private readonly bad = new Set<string>();
+  private usedBytes = 0;
+  /** Bytes reserved by writes in flight, so concurrent writers cannot overshoot the capacity together. */
+  private reserved = 0;
+  private capacityBytes = 0;
+
+  private constructor(
+    readonly chunksDir: string,
+    private readonly opts: ChunkStoreOptions,
+  ) {}
+
+  static async open(dataDir: string, opts: ChunkStoreOptions): Promise<ChunkStore> {
+    const store = new ChunkStore(path.join(dataDir, 'chunks'), opts);
+    await fs.mkdir(store.chunksDir, { recursive: true });
+    await store.load();
+    await store.refreshCapacity();
+    return store;
+  }
+
+  get used(): number {
+    return this.usedBytes;
+  }
+
+  get capacity(): number {
+    return this.capacityBytes;
+  }
+
+  /** Re-reads the filesystem's free space when no fixed capacity was configured. */
+  async refreshCapacity(): Promise<void> {
+    if (this.opts.capacity !== undefined) {
+      this.capacityBytes = this.opts.capacity;
+      return;
+    }
+    const st = await fs.statfs(this.chunksDir);
+    this.capacityBytes = this.usedBytes + st.bavail * st.bsize;
+  }
+
+  stat(rawId: unknown): ChunkSummary | undefined {
+    const id = parseChunkId(rawId);
+    const e = this.chunks.get(id);
+    return e && { chunkId: id, version: e.version, size: e.size };
+  }
+
+  /** Every good chunk, for Register and ChunkReport. */
+  list(): ChunkSummary[] {
+    const out: ChunkSummary[] = [];
+    for (const [id, e] of this.chunks)
+      if (!this.bad.has(id)) out.push({ chunkId: id, version: e.version, size: e.size });
+    return out;
+  }
+
+  /** Chunks found corrupt since start (by reads or the scrubber), reported to the name node. */
+  badChunks(): string[] {
+    return [...this.bad];
+  }
+
+  markBad(id: string, reason: string): void {
+    if (!this.bad.has(id)) this.opts.logger.warn({ chunkId: id, reason }, 'chunk marked bad');
+    this.bad.add(id);
+  }
+
+  /**
+   * Starts a write stream into one chunk; the returned writer holds the chunk's
+   * lock until `finish` or `abort`. Refuses a version lower than the stored one.
+   */
+  async openWriter(rawId: unknown, opts: WriteOptions): Promise<ChunkWriter> {
+    const id = parseChunkId(rawId);
+    if (!(opts.version > 0)) throw new DfsError('EINVAL', `chunk ${id}: write without a version`);
+    if (!(opts.offset >= 0) || !Number.isSafeInteger(opts.offset)) {
+      throw new DfsError('EINVAL', `chunk ${id}: bad offset ${opts.offset}`);
+    }
+    const release = await this.lockFor(id).acquire();
+    try {
+      const p = chunkPaths(this.chunksDir, id);
+      let entry = this.chunks.get(id);
+      if (entry && opts.version < entry.version) {
+        throw new DfsError(
+          'ESTALE',
+          `chunk ${id}: write version ${opts.version} is older than stored ${entry.version}`,
+        );
+      }
+      if (!entry && !opts.create) throw new DfsError('ENOENT', `chunk ${id} does not exist here`);
+      if (!entry) {
+        await fs.mkdir(p.dir, { recursive: true });
+        entry = { version: opts.version, size: 0, crcs: new Uint32Array(0), generation: 0 };
+      }
+      const fh = await fs.open(p.data, fsConstants.O_RDWR | fsConstants.O_CREAT, 0o644);
+      const writer = new ChunkWriter(this, id, p, entry, fh, opts, release);
+      this.chunks.set(id, entry);
+      if (opts.replace) await writer.truncateTo(0);
+      return writer;
+    } catch (err) {
+      release();
+      throw asDfsError(err);
+    }
+  }
+
+  /** Truncates (or extends with zeros) a chunk and gives it `newVersion`. */
+  async truncate(rawId: unknown, version: number, newVersion: number, size: number): Promise<ChunkSummary> {
+    const id = parseChunkId(rawId);
+    if (!Number.isSafeInteger(size) || size < 0) throw new DfsError('EINVAL', `chunk ${id}: bad size ${size}`);
+    const release = await this.lockFor(id).acquire();
+    try {
+      const entry = this.chunks.get(id);
+      if (!entry) throw new DfsError('ENOENT', `chunk ${id} does not exist here`);
+      if (entry.version < version || (newVersion > 0 && newVersion < entry.version)) {
+        throw new DfsError('ESTALE', `chunk ${id}: stored version ${entry.version}, truncate expects ${version}`);
+      }
+      const p = chunkPaths(this.chunksDir, id);
+      const fh = await fs.open(p.data, 'r+');
+      try {
+        await this.resize(id, entry, fh, size);
+        entry.version = Math.max(entry.version, newVersion);
+        await this.persistMeta(p, entry, false);
+      } finally {
+        await fh.close();
+      }
+      return { chunkId: id, version: entry.version, size: entry.size };
+    } finally {
+      release();
+    }
+  }
+
+  /** Deletes chunks; ids not held here are ignored. Returns how many were deleted. */
+  async delete(rawIds: readonly unknown[]): Promise<number> {
+    let deleted = 0;
+    for (const raw of rawIds) {
+      const id = parseChunkId(raw);
+      const release = await this.lockFor(id).acquire();
+      try {
+        const entry = this.chunks.get(id);
+        const p = chunkPaths(this.chunksDir, id);
+        // Meta first: a crash between the two leaves an orphan .data, removed at the next start.
+        await fs.rm(p.meta, { force: true });
+        await fs.rm(p.data, { force: true });
+        if (entry) {
+          this.chunks.delete(id);
+          this.usedBytes -= entry.size;
+          deleted++;
+        }
+        this.bad.delete(id);
+      } finally {
+        release();
+        this.dropLockIfIdle(id);
+      }
+    }
+    return deleted;
+  }
+
+  /**
+   * Verified ranged read: yields whole blocks (~1 MiB per piece) covering
+   * [offset, offset + length) with their CRCs, each checked before it is
+   * returned. A mismatch marks the chunk bad and throws EIO so the client reads
+   * another replica. `length` 0 means to the end of the chunk.
+   */
+  async *read(rawId: unknown, version: number, offset: number, length: number): AsyncGenerator<ReadPiece> {
+    const id = parseChunkId(rawId);
+    const entry = this.chunks.get(id);
+    if (!entry) throw new DfsError('ENOENT', `chunk ${id} does not exist here`);
+    if (version > entry.version) {
+      throw new DfsError('ESTALE', `chunk ${id}: replica has version ${entry.version}, reader wants ${version}`);
+    }
+    if (this.bad.has(id)) throw new DfsError('EIO', `chunk ${id} is corrupt on this node`);
+    const size = entry.size;
+    const { start, end } = alignedRange(offset, length > 0 ? length : size, size);
+    const fh = await fs.open(chunkPaths(this.chunksDir, id).data, 'r');
+    try {
+      if (start >= end) {
+        yield { offset: start, data: Buffer.alloc(0), crcs: [], chunkSize: size };
+        return;
+      }
+      for (let at = start; at < end; at += READ_PIECE_BYTES) {
+        yield await this.readPiece(id, entry, fh, at, Math.min(READ_PIECE_BYTES, end - at), size);
+      }
+    } finally {
+      await fh.close();
+    }
+  }
+
+  /** Re-reads and verifies a whole chunk (the scrubber); returns bytes read. */
+  async verify(id: string): Promise<number> {
+    let bytes = 0;
+    try {
+      for await (const piece of this.read(id, 0, 0, 0)) bytes += piece.data.length;
+    } catch (err) {
+      const e = asDfsError(err);
+      if (e.errno !== 'ENOENT') this.markBad(id, e.message);
+    }
+    return bytes;
+  }
+
+  // ---- internals shared with ChunkWriter ----
+
+  /** Reserves room for `extra` bytes of growth or throws ENOSPC. */
+  reserve(id: string, extra: number): void {
+    if (extra <= 0) return;
+    if (this.usedBytes + this.reserved + extra > this.capacityBytes) {
+      throw new DfsError('ENOSPC', `chunk ${id}: no space left on this node (capacity ${this.capacityBytes} bytes)`);
+    }
+    this.reserved += extra;
+  }
+
+  unreserve(extra: number): void {
+    if (extra > 0) this.reserved -= extra;
+  }
+
+  /** Applies one change's data to the file and updates size, CRCs and used bytes. */
+  async applyChange(id: string, entry: ChunkEntry, fh: fs.FileHandle, change: ChunkChange): Promise<void> {
+    entry.generation++;
+    try {
+      if (change.data && change.data.length > 0) await writeFully(fh, change.data, change.pos ?? 0);
+      entry.crcs = await updateBlockCrcs(entry.crcs, change, (at, len) => readFully(fh, at, len));
+      this.usedBytes += change.newSize - entry.size;
+      entry.size = change.newSize;
+    } finally {
+      entry.generation++;
+    }
+  }
+
+  async resize(id: string, entry: ChunkEntry, fh: fs.FileHandle, size: number): Promise<void> {
+    const grow = size - entry.size;
+    this.reserve(id, grow);
+    try {
+      entry.generation++;
+      try {
+        await fh.truncate(size);
+      } finally {
+        entry.generation++;
+      }
+      await this.applyChange(id, entry, fh, { oldSize: entry.size, newSize: size });
+    } finally {
+      this.unreserve(grow);
+    }
+  }
+
+  /** Replaces `<id>.meta` atomically; with `sync` the data, meta and directory entry are on disk. */
+  async persistMeta(p: ChunkPaths, entry: ChunkEntry, sync: boolean, dataFh?: fs.FileHandle): Promise<void> {
+    if (sync && dataFh) await dataFh.datasync();
+    const buf = encodeMeta(entry, blockCount(entry.size));
+    const fh = await fs.open(p.metaTmp, 'w', 0o644);
+    try {
+      await writeFully(fh, buf, 0);
+      if (sync) await fh.datasync();
+    } finally {
+      await fh.close();
+    }
+    await fs.rename(p.metaTmp, p.meta);
+    if (sync) {
+      const dir = await fs.open(p.dir, 'r');
+      try {
+        await dir.sync();
+      } finally {
+        await dir.close();
+      }
+    }
+  }
+
+  clearBad(id: string): void {
+    this.bad.delete(id);
+  }
+
+  private async readPiece(
+    id: string,
+    entry: ChunkEntry,
+    fh: fs.FileHandle,
+    at: number,
+    len: number,
+    size: number,
+  ): Promise<ReadPiece> {
+    const firstBlock = at / BLOCK_SIZE;
+    // A concurrent mutation may land between reading the bytes and the CRCs:
+    // the generation counter tells a race (retry) from real corruption.
+    for (let attempt = 0; ; attempt++) {
+      const gen = entry.generation;
+      const data = await readFully(fh, at, len);
+      const crcs = Array.from(entry.crcs.subarray(firstBlock, firstBlock + Math.ceil(len / BLOCK_SIZE)));
+      const bad = data.length === len ? firstBadBlock(data, crcs) : 0;
+      if (bad < 0) return { offset: at, data, crcs, chunkSize: size };
+      if ((gen % 2 === 1 || entry.generation !== gen) && attempt < 20) {
+        await new Promise((r) => setTimeout(r, 2));
+        continue;
+      }
+      const where = at + Math.max(0, bad) * BLOCK_SIZE;
+      this.markBad(id, `checksum mismatch at offset ${where}`);
+      throw new DfsError('EIO', `chunk ${id}: checksum mismatch at offset ${where} (replica is corrupt)`);
+    }
+  }
+
+  private lockFor(id: string): ChunkLock {
+    let lock = this.locks.get(id);
+    if (!lock) {
+      lock = new ChunkLock();
+      this.locks.set(id, lock);
+    }
+    return lock;
+  }
+
+  dropLockIfIdle(id: string): void {
+    if (this.locks.get(id)?.idle) this.locks.delete(id);
+  }
+
+  /** Loads every chunk's meta; drops temp files and data without meta (never-acknowledged creates). */
+  private async load(): Promise<void> {
+    const log = this.opts.logger;
+    for (const sub of await fs.readdir(this.chunksDir)) {
+      if (!/^[0-9a-f]{2}$/.test(sub)) continue;
+      const dir = path.join(this.chunksDir, sub);
+      const names = new Set(await fs.readdir(dir));
+      for (const name of names) {
+        const m = /^([0-9]+)\.(data|meta|meta\.tmp)$/.exec(name);
+        if (!m) continue;
+        const [, id, kind] = m;
+        if (kind === 'meta.tmp') {
+          await fs.rm(path.join(dir, name), { force: true });
+        } else if (kind === 'data' && !names.has(`${id}.meta`)) {
+          log.warn({ chunkId: id }, 'removing chunk data without meta (an unfinished create)');
+          await fs.rm(path.join(dir, name), { force: true });
+        } else if (kind === 'meta') {
+          await this.loadOne(id, dir, names.has(`${id}.data`));
+        }
+      }
+    }
+    log.info({ chunks: this.chunks.size, used: this.usedBytes }, 'chunk store loaded');
+  }
+
+  private async loadOne(id: string, dir: string, hasData: boolean): Promise<void> {
+    const metaPath = path.join(dir, `${id}.meta`);
+    if (!hasData) {
+      this.opts.logger.warn({ chunkId: id }, 'removing chunk meta without data');
+      await fs.rm(metaPath, { force: true });
+      return;
+    }
+    try {
+      const meta = decodeMeta(await fs.readFile(metaPath), `chunk ${id}`);
+      this.chunks.set(id, { ...meta, generation: 0 });
+      this.usedBytes += meta.size;
+      const st = await fs.stat(path.join(dir, `${id}.data`));
+      if (st.size < meta.size) this.markBad(id, `data file shorter (${st.size}) than recorded size ${meta.size}`);
+    } catch (err) {
+      // Unreadable meta: keep the files for inspection, report nothing for it.
+      this.opts.logger.error({ chunkId: id, err: asDfsError(err).message }, 'unreadable chunk meta, ignoring chunk');
+    }
+  }
+}
+
+/**
+ * One write stream into one chunk: sequential appends from the header's offset.
+ * `write` calls must not overlap (the pipeline awaits each before the next).
+ */
+export class ChunkWriter {
+  private pos: number;
+  private closed = false;
+
+  constructor(
+    private readonly store: ChunkStore,
+    readonly chunkId: string,
+    private readonly paths: ChunkPaths,
+    private readonly entry: ChunkEntry,
+    private readonly fh: fs.FileHandle,
+    private readonly opts: WriteOptions,
+    private readonly release: () => void,
+  ) {
+    this.pos = opts.offset;
+    entry.version = Math.max(entry.version, opts.version);
+  }
+
+  get position(): number {
+    return this.pos;
+  }
+
+  async truncateTo(size: number): Promise<void> {
+    await this.store.resize(this.chunkId, this.entry, this.fh, size);
+    if (size === 0) this.store.clearBad(this.chunkId);
+  }
+
+  async write(data: Buffer): Promise<void> {
+    if (this.closed) throw new DfsError('EIO', `chunk ${this.chunkId}: write after close`);
+    if (data.length === 0) return;
+    const oldSize = this.entry.size;
+    const newSize = Math.max(oldSize, this.pos + data.length);
+    const grow = newSize - oldSize;
+    this.store.reserve(this.chunkId, grow);
+    try {
+      await this.store.applyChange(this.chunkId, this.entry, this.fh, { oldSize, newSize, pos: this.pos, data });
+    } finally {
+      this.store.unreserve(grow);
+    }
+    this.pos += data.length;
+  }
+
+  /** Records the new version, size and CRCs (fsync'd with `sync`), and releases the chunk. */
+  async finish(sync: boolean): Promise<ChunkSummary> {
+    await this.close(sync);
+    return { chunkId: this.chunkId, version: this.entry.version, size: this.entry.size };
+  }
+
+  /** A failed stream: keep what was written consistent with its CRCs, release the chunk. */
+  async abort(): Promise<void> {
+    await this.close(false).catch(() => undefined);
+  }
+
+  private async close(sync: boolean): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    try {
+      await this.store.persistMeta(this.paths, this.entry, sync, this.fh);
+    } finally {
+      await this.fh.close().catch(() => undefined);
+      this.release();
+      this.store.dropLockIfIdle(this.chunkId);
+    }
+  }
+}
+
+async function writeFully(fh: fs.FileHandle, data: Uint8Array, position: number): Promise<void> {
+  let done = 0;
+  while (done < data.length) {
+    const { bytesWritten } = await fh.write(data, done, data.length - done, position + done);
+    done += bytesWritten;
+  }
+}
+
+/** Reads up to `length` bytes at `position`; shorter only at end of file. */
+async function readFully(fh: fs.FileHandle, position: number, length: number): Promise<Buffer> {
+  const buf = Buffer.allocUnsafe(length);
+  let done = 0;
+  while (done < length) {
+    const { bytesRead } = await fh.read(buf, done, length - done, position + done);
+    if (bytesRead === 0) break;
+    done += bytesRead;
+  }
+  return done === length ? buf : buf.subarray(0, done);
+}

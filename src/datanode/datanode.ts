@@ -1,0 +1,123 @@
+import net from 'node:net';
+import os from 'node:os';
+import type http from 'node:http';
+import * as grpc from '@grpc/grpc-js';
+import type { Logger } from '../common/logger';
+import { SERVER_OPTIONS } from '../rpc/call';
+import { DfsError } from '../rpc/errors';
+import { ChunkStore } from './chunk-store';
+import type { DataNodeConfig } from './config';
+import { prepareDataDir, resolveNodeId } from './data-dir';
+import { startMetricsServer } from './metrics-http';
+import { PeerClients } from './peer-clients';
+import type { PipelineContext } from './pipeline';
+import { Registration } from './registration';
+import { Scrubber } from './scrubber';
+import { dataNodeHandlers } from './service';
+import { newStats } from './stats';
+import { DATANODE_SERVER_OPTIONS } from './server-options';
+import { dataNodeServiceDefinition } from './wire-passthrough';
+
+export interface RunningDataNode {
+  id: string;
+  address: string;
+  stop(): Promise<void>;
+}
+
+/** Wires the store, the gRPC service, registration, the scrubber and metrics; returns once serving. */
+export async function startDataNode(config: DataNodeConfig, logger: Logger): Promise<RunningDataNode> {
+  // Fail fast, before touching any chunk, when the port is taken.
+  await probePort(config.host, config.port);
+  const dataDir = await prepareDataDir(config.dataDir);
+  const id = await resolveNodeId(dataDir, config.id);
+  const log = logger.child({ node: id });
+  const store = await ChunkStore.open(dataDir, { capacity: config.capacity, logger: log });
+  const advertisedHost = config.host === '0.0.0.0' || config.host === '::' ? os.hostname() : config.host;
+  const self = {
+    id,
+    address: `${advertisedHost.includes(':') ? `[${advertisedHost}]` : advertisedHost}:${config.port}`,
+  };
+  const stats = newStats();
+  const peers = new PeerClients();
+  const ctx: PipelineContext = { store, self, peers, logger: log, syncOnClose: config.syncOnClose, stats };
+
+  const server = new grpc.Server({ ...SERVER_OPTIONS, ...DATANODE_SERVER_OPTIONS });
+  server.addService(dataNodeServiceDefinition(), dataNodeHandlers(ctx));
+  await bind(server, config.host, config.port);
+
+  let http: http.Server | undefined;
+  if (config.httpPort) {
+    http = await startMetricsServer(config.httpPort, config.host, id, store, stats).catch(
+      (err: NodeJS.ErrnoException) => {
+        server.forceShutdown();
+        throw err.code === 'EADDRINUSE'
+          ? new DfsError('EINVAL', `HTTP port ${config.httpPort} on ${config.host} is already in use`)
+          : err;
+      },
+    );
+  }
+
+  const registration = new Registration({
+    namenode: config.namenode,
+    self,
+    labels: config.labels,
+    store,
+    stats,
+    logger: log,
+  });
+  const scrubber = new Scrubber({
+    store,
+    logger: log,
+    bytesPerSecond: config.scrubRate,
+    onBad: () => registration.reportSoon(),
+  });
+  registration.start();
+  scrubber.start();
+  log.info(
+    { address: self.address, dataDir, namenode: config.namenode, capacity: store.capacity },
+    'data node serving',
+  );
+
+  return {
+    id,
+    address: self.address,
+    async stop() {
+      scrubber.stop();
+      registration.stop();
+      http?.close();
+      await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+      peers.close();
+    },
+  };
+}
+
+/** Fails with a one-line error if the port is taken (grpc-js alone would also log its own multi-line one). */
+function probePort(host: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once('error', (err: NodeJS.ErrnoException) =>
+      reject(
+        err.code === 'EADDRINUSE'
+          ? new DfsError('EBUSY', `port ${port} on ${host} is already in use`)
+          : new DfsError('EINVAL', `cannot listen on ${host}:${port} (${err.code ?? err.message})`),
+      ),
+    );
+    probe.listen(port, host, () => probe.close(() => resolve()));
+  });
+}
+
+function bind(server: grpc.Server, host: string, port: number): Promise<void> {
+  const target = `${host.includes(':') ? `[${host}]` : host}:${port}`;
+  return new Promise((resolve, reject) =>
+    server.bindAsync(target, grpc.ServerCredentials.createInsecure(), (err) => {
+      if (!err) return resolve();
+      const inUse = /EADDRINUSE|address already in use/i.test(err.message);
+      reject(
+        new DfsError(
+          inUse ? 'EBUSY' : 'EINVAL',
+          inUse ? `port ${port} on ${host} is already in use` : `cannot listen on ${target}: ${err.message}`,
+        ),
+      );
+    }),
+  );
+}

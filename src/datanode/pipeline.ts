@@ -1,0 +1,205 @@
+import * as grpc from '@grpc/grpc-js';
+import type { Logger } from '../common/logger';
+import { DfsError, asDfsError, fromServiceError, toServiceError } from '../rpc/errors';
+import type { WriteChunkReply, WriteChunkReply__Output } from '../rpc/gen/dfs/WriteChunkReply';
+import type { WriteHeader__Output } from '../rpc/gen/dfs/WriteHeader';
+import type { DataNodeRef__Output } from '../rpc/gen/dfs/DataNodeRef';
+import type { ChunkStore, ChunkWriter } from './chunk-store';
+import { parseChunkId, parseVersion } from './chunk-id';
+import { namesPipelineNode, pipelineNodeError, type NodeIdentity } from './node-identity';
+import type { PeerClients } from './peer-clients';
+import type { DataNodeStats } from './stats';
+import { RAW_BYTES, type ForwardedWrite, type InboundWriteRequest } from './wire-passthrough';
+
+export interface PipelineContext {
+  store: ChunkStore;
+  self: NodeIdentity;
+  peers: PeerClients;
+  logger: Logger;
+  /** `--sync-on-close`: fsync every write before acknowledging it. */
+  syncOnClose: boolean;
+  stats: DataNodeStats;
+}
+
+/** Inbound bytes queued for the local disk before the stream is paused (bounds memory per stream). */
+const LOCAL_QUEUE_LIMIT = 8 * 1024 * 1024;
+
+type PauseReason = 'downstream' | 'local';
+
+/**
+ * One WriteChunk call: writes every data message locally and forwards it to
+ * the next node as it arrives (write-through pipeline). The inbound stream is
+ * paused while the downstream call or the local disk queue is full, so memory
+ * stays bounded. Replies after the local write (+ fsync) and the downstream
+ * reply; any failure fails the whole call, naming the node that failed.
+ */
+class WriteStream {
+  private header?: WriteHeader__Output;
+  private writer?: Promise<ChunkWriter>;
+  private local: Promise<void> = Promise.resolve();
+  private queued = 0;
+  private down?: grpc.ClientWritableStream<ForwardedWrite>;
+  private downNode?: DataNodeRef__Output;
+  private downReply?: Promise<WriteChunkReply__Output>;
+  private readonly paused = new Set<PauseReason>();
+  private failed?: DfsError;
+  private finished = false;
+  private readonly log: Logger;
+
+  constructor(
+    private readonly ctx: PipelineContext,
+    private readonly call: grpc.ServerReadableStream<InboundWriteRequest, WriteChunkReply>,
+    private readonly callback: grpc.sendUnaryData<WriteChunkReply>,
+  ) {
+    this.log = ctx.logger;
+  }
+
+  start(): void {
+    this.ctx.stats.activeStreams++;
+    this.call.on('data', (msg: InboundWriteRequest) => this.onMessage(msg));
+    this.call.on('end', () => void this.onEnd());
+    this.call.on('error', (err) => this.fail(asDfsError(err)));
+    this.call.on('cancelled', () => this.fail(new DfsError('EIO', 'write cancelled by the sender')));
+  }
+
+  private onMessage(msg: InboundWriteRequest): void {
+    if (this.failed) return;
+    try {
+      if (!this.header) {
+        if (!msg.header) throw new DfsError('EINVAL', 'WriteChunk: the first message must carry a header');
+        this.begin(msg.header);
+        // The header is forwarded rewritten; data in the same message goes on its own.
+        if (msg.data && msg.data.length > 0) this.onData(msg.data, { data: msg.data });
+        return;
+      }
+      if (msg.header) throw new DfsError('EINVAL', 'WriteChunk: header after the first message');
+      if (msg.data && msg.data.length > 0) this.onData(msg.data, msg[RAW_BYTES] ?? { data: msg.data });
+    } catch (err) {
+      this.fail(asDfsError(err));
+    }
+  }
+
+  private begin(header: WriteHeader__Output): void {
+    this.header = header;
+    const chunkId = parseChunkId(header.chunkId);
+    const version = parseVersion(header.version);
+    const offset = parseVersion(header.offset, 'offset');
+    this.writer = this.ctx.store.openWriter(chunkId, {
+      version,
+      offset,
+      create: header.create,
+      replace: header.replace,
+    });
+    // Local failures to open surface through the local chain.
+    this.local = this.writer.then(() => undefined);
+    this.local.catch((err: unknown) => this.fail(asDfsError(err)));
+    const [next, ...rest] = header.pipeline;
+    if (next) this.openDownstream(next, { ...header, pipeline: rest });
+    this.log.debug({ reqId: header.requestId, chunkId, version, offset, next: next?.id }, 'write stream open');
+  }
+
+  private openDownstream(next: DataNodeRef__Output, header: WriteHeader__Output): void {
+    this.downNode = next;
+    const client = this.ctx.peers.forwarder(next.address);
+    this.downReply = new Promise((resolve, reject) => {
+      // `parent` propagates the sender's deadline and cancellation down the pipeline.
+      this.down = client.WriteChunk(new grpc.Metadata(), { parent: this.call }, (err, reply) =>
+        err || !reply ? reject(this.downstreamError(err)) : resolve(reply),
+      );
+    });
+    this.downReply.catch((err: unknown) => this.fail(asDfsError(err)));
+    this.down?.on('drain', () => this.resume('downstream'));
+    // Errors are reported through the callback; without this listener they would throw.
+    this.down?.on('error', () => undefined);
+    this.down?.write({ header });
+  }
+
+  /** Errors from downstream that already name a failed node pass through; transport failures name the next node. */
+  private downstreamError(err: grpc.ServiceError | null): DfsError {
+    const e = fromServiceError(err ?? new DfsError('EIO', 'empty reply'), this.downNode?.address);
+    if (namesPipelineNode(e.message)) return e;
+    const node = { id: this.downNode?.id ?? '?', address: this.downNode?.address ?? '?' };
+    return pipelineNodeError(node, e.errno === 'ETIMEDOUT' || e.errno === 'EIO' ? e : new DfsError(e.errno, e.detail));
+  }
+
+  private onData(data: Buffer, forward: ForwardedWrite): void {
+    if (this.down && !this.down.write(forward)) this.pause('downstream');
+    this.queued += data.length;
+    if (this.queued > LOCAL_QUEUE_LIMIT) this.pause('local');
+    this.local = this.local.then(async () => {
+      if (this.failed) return;
+      const writer = await this.writer!;
+      await writer.write(data);
+      this.ctx.stats.bytesWritten += data.length;
+      this.queued -= data.length;
+      if (this.queued <= LOCAL_QUEUE_LIMIT / 2) this.resume('local');
+    });
+    this.local.catch((err: unknown) => this.fail(asDfsError(err)));
+  }
+
+  private pause(reason: PauseReason): void {
+    if (this.paused.size === 0) this.call.pause();
+    this.paused.add(reason);
+  }
+
+  private resume(reason: PauseReason): void {
+    if (!this.paused.delete(reason) || this.paused.size > 0 || this.failed) return;
+    this.call.resume();
+  }
+
+  private async onEnd(): Promise<void> {
+    if (this.failed) return;
+    try {
+      if (!this.header) throw new DfsError('EINVAL', 'WriteChunk: empty stream (no header)');
+      this.down?.end();
+      await this.local;
+      const writer = await this.writer!;
+      if (this.failed) return;
+      const sync = this.header.sync || this.ctx.syncOnClose;
+      const local = await writer.finish(sync);
+      const downstream = this.downReply ? await this.downReply : undefined;
+      if (this.failed) return;
+      this.complete(null, {
+        chunkId: local.chunkId,
+        version: String(local.version),
+        size: String(local.size),
+        written: [this.ctx.self.id, ...(downstream?.written ?? [])],
+      });
+    } catch (err) {
+      this.fail(asDfsError(err));
+    }
+  }
+
+  private fail(err: DfsError): void {
+    if (this.failed || this.finished) return;
+    // Local failures name this node; downstream ones already name theirs.
+    this.failed = namesPipelineNode(err.message) ? err : pipelineNodeError(this.ctx.self, err);
+    this.log.warn(
+      { reqId: this.header?.requestId, chunkId: this.header?.chunkId, err: this.failed.message },
+      'write failed',
+    );
+    this.down?.cancel();
+    // Keep draining so the sender is not stuck behind a paused stream.
+    this.paused.clear();
+    this.call.resume();
+    const writer = this.writer;
+    void this.local
+      .catch(() => undefined)
+      .then(async () => (await writer?.catch(() => undefined))?.abort())
+      .finally(() => this.complete(this.failed!, undefined));
+  }
+
+  private complete(err: DfsError | null, reply: WriteChunkReply | undefined): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.ctx.stats.activeStreams--;
+    if (err) this.callback(toServiceError(err) as grpc.ServiceError);
+    else this.callback(null, reply);
+  }
+}
+
+export function handleWriteChunk(
+  ctx: PipelineContext,
+): grpc.handleClientStreamingCall<InboundWriteRequest, WriteChunkReply> {
+  return (call, callback) => new WriteStream(ctx, call, callback).start();
+}

@@ -1,0 +1,73 @@
+import type { Logger } from '../common/logger';
+import type { ChunkStore } from './chunk-store';
+
+export interface ScrubberOptions {
+  store: ChunkStore;
+  logger: Logger;
+  /** Bytes per second to re-read; 0 disables scrubbing. */
+  bytesPerSecond: number;
+  /** Pause between full passes. */
+  passIntervalMs?: number;
+  /** Delay before the first pass, so start-up I/O is not disturbed. */
+  initialDelayMs?: number;
+  /** Called when a pass found new bad chunks (registration sends a report). */
+  onBad?: () => void;
+}
+
+/**
+ * Background re-verification of every chunk at a bounded rate, so silent disk
+ * corruption is found (and reported, and repaired from another replica)
+ * before a reader trips over it.
+ */
+export class Scrubber {
+  private stopped = false;
+  private timer?: NodeJS.Timeout;
+  private wake?: () => void;
+
+  constructor(private readonly opts: ScrubberOptions) {}
+
+  start(): void {
+    if (this.opts.bytesPerSecond <= 0) return;
+    void this.run();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.wake?.();
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      this.wake = resolve;
+      this.timer = setTimeout(resolve, ms);
+    });
+  }
+
+  private async run(): Promise<void> {
+    await this.sleep(this.opts.initialDelayMs ?? 30_000);
+    while (!this.stopped) {
+      await this.pass();
+      await this.sleep(this.opts.passIntervalMs ?? 10 * 60_000);
+    }
+  }
+
+  /** One pass over every chunk; returns the number of chunks found bad. */
+  async pass(): Promise<number> {
+    const { store, logger, bytesPerSecond } = this.opts;
+    const before = store.badChunks().length;
+    const started = Date.now();
+    let bytes = 0;
+    for (const chunk of store.list()) {
+      if (this.stopped) break;
+      bytes += await store.verify(chunk.chunkId);
+      // Rate limit: stay behind the budget for the bytes read so far.
+      const aheadMs = (bytes / bytesPerSecond) * 1000 - (Date.now() - started);
+      if (aheadMs > 0) await this.sleep(aheadMs);
+    }
+    const found = store.badChunks().length - before;
+    if (found > 0) this.opts.onBad?.();
+    logger.info({ bytes, found, ms: Date.now() - started }, 'scrub pass done');
+    return found;
+  }
+}

@@ -1,0 +1,113 @@
+import { constants } from 'node:fs';
+import type { Caller, FileHandle } from '../client/types';
+import { DfsError } from '../rpc/errors';
+import type { MountState } from './mount-state';
+import { flushDirtySiblings, flushFile, markWritten, type OpenFile } from './open-files';
+
+const { O_RDONLY, O_APPEND, O_CREAT, O_EXCL } = constants;
+/** Not in Node's typings; the same on every Linux architecture. */
+const O_ACCMODE = 0o3;
+
+/** The flags a client handle cares about; the kernel has already dealt with O_TRUNC and O_CREAT. */
+function handleFlags(flags: number): number {
+  return flags & (O_ACCMODE | O_APPEND);
+}
+
+function isWritable(flags: number): boolean {
+  return (flags & O_ACCMODE) !== O_RDONLY;
+}
+
+/** create, open, read, write, flush, fsync, release, ftruncate. */
+export class FileOps {
+  constructor(private readonly m: MountState) {}
+
+  /** Writes buffered in other fds of this mount are committed first, so the new handle sees them. */
+  async open(caller: Caller, path: string, flags: number): Promise<number> {
+    if (this.m.files.size > 0) {
+      const attr = await this.m.client.stat(path, caller);
+      await flushDirtySiblings(this.m.files, attr.ino);
+    }
+    const handle = await this.m.client.open(path, { flags: handleFlags(flags) }, caller);
+    return this.register(handle, path, flags).fd;
+  }
+
+  /**
+   * The kernel calls create only after a lookup found no such name, but
+   * another mount may have created it since: without O_EXCL that is an
+   * ordinary open. A file this call created is opened with O_CREAT so the
+   * client knows the access mode is not checked against its new mode (POSIX:
+   * `open(p, O_WRONLY|O_CREAT, 0444)` writes).
+   */
+  async create(caller: Caller, path: string, mode: number, flags: number): Promise<number> {
+    let created = true;
+    try {
+      await this.m.client.create(path, mode & 0o7777, caller, { exclusive: true });
+    } catch (err) {
+      if (!(err instanceof DfsError && err.errno === 'EEXIST') || flags & O_EXCL) throw err;
+      created = false;
+    }
+    const handle = await this.m.client.open(path, { flags: handleFlags(flags) | (created ? O_CREAT : 0) }, caller);
+    return this.register(handle, path, flags).fd;
+  }
+
+  /** Reads see what other fds of this mount wrote to the file, as on a local disk. */
+  async read(fd: number, buf: Buffer, len: number, pos: number): Promise<number> {
+    const file = this.m.files.get(fd);
+    await flushDirtySiblings(this.m.files, file.handle.ino, file);
+    const data = await file.handle.read(pos, len);
+    return data.copy(buf, 0, 0, Math.min(len, data.length));
+  }
+
+  /**
+   * `buf` is the FUSE thread's memory and is detached once we answer, while
+   * the client keeps written data until every replica has acknowledged it:
+   * it is copied first.
+   */
+  async write(fd: number, buf: Buffer, len: number, pos: number): Promise<number> {
+    const file = this.m.files.get(fd);
+    if (!file.writable) throw new DfsError('EBADF', `${file.path} is not open for writing`);
+    const data = Buffer.allocUnsafe(len);
+    buf.copy(data, 0, 0, len);
+    markWritten(file);
+    return file.handle.write(pos, data);
+  }
+
+  /** close(2): the data is on every replica and committed when this returns (guarantee 1). */
+  flush(fd: number): Promise<void> {
+    return flushFile(this.m.files.get(fd));
+  }
+
+  async fsync(fd: number): Promise<void> {
+    const file = this.m.files.get(fd);
+    const seq = file.writeSeq;
+    await file.handle.fsync();
+    if (file.flushedSeq < seq) file.flushedSeq = seq;
+  }
+
+  async ftruncate(fd: number, size: number): Promise<void> {
+    const file = this.m.files.get(fd);
+    if (!file.writable) throw new DfsError('EBADF', `${file.path} is not open for writing`);
+    markWritten(file);
+    await file.handle.truncate(size);
+  }
+
+  /** The kernel ignores release errors (close(2) already got flush's), so they are logged. */
+  async release(fd: number): Promise<void> {
+    const file = this.m.files.remove(fd);
+    if (!file) return;
+    try {
+      await file.handle.close();
+    } catch (err) {
+      this.m.log.warn({ path: file.path, err: String(err) }, 'closing a released file failed');
+    }
+  }
+
+  /** Closes every open file (unmount): buffered data is still committed when possible. */
+  async releaseAll(): Promise<void> {
+    await Promise.all(this.m.files.all().map((f) => this.release(f.fd)));
+  }
+
+  private register(handle: FileHandle, path: string, flags: number): OpenFile {
+    return this.m.files.add(handle, path, isWritable(flags));
+  }
+}

@@ -1,0 +1,220 @@
+import type * as grpc from '@grpc/grpc-js';
+import type { Logger } from '../common/logger';
+import { handleUnary } from '../rpc/call';
+import { DfsError } from '../rpc/errors';
+import type { NameNodeHandlers } from '../rpc/gen/dfs/NameNode';
+import type { StatFsReply } from '../rpc/gen/dfs/StatFsReply';
+import type { NameNode, StatFsView } from './name-node';
+import { toAttr, toChunkInfo, wireCaller, wireInt } from './wire';
+
+/**
+ * gRPC handlers of the NameNode service: each translates a message to one
+ * NameNode call and its result back; errors travel as DfsError via handleUnary.
+ */
+export function nameNodeHandlers(nn: NameNode, log: Logger): NameNodeHandlers {
+  const replication = nn.settings.replication;
+  const attr = (i: Parameters<typeof toAttr>[0]) => toAttr(i, replication);
+  const statFs = (s: StatFsView): StatFsReply => ({ ...s });
+
+  /** Wraps a handler: bugs (non-DfsError throws) are logged with the request id; expected errors only at debug. */
+  function h<Req, Res>(name: string, fn: (req: Req) => Promise<Res> | Res): grpc.handleUnaryCall<Req, Res> {
+    return handleUnary<Req, Res>(async (req) => {
+      try {
+        return await fn(req);
+      } catch (err) {
+        const requestId = (req as { caller?: { requestId?: string } | null }).caller?.requestId;
+        if (err instanceof DfsError) log.debug({ rpc: name, requestId, err: err.message }, 'request failed');
+        else log.error({ rpc: name, requestId, err }, 'request failed unexpectedly');
+        throw err;
+      }
+    });
+  }
+
+  return {
+    Lookup: h('Lookup', (r) => attr(nn.lookup(wireCaller(r.caller), wireInt(r.parent, 'parent'), r.name))),
+    GetAttr: h('GetAttr', (r) => attr(nn.getAttr(wireInt(r.ino, 'ino')))),
+    ResolvePath: h('ResolvePath', (r) => attr(nn.resolvePath(wireCaller(r.caller), r.path, r.followSymlinks))),
+    SetAttr: h('SetAttr', async (r) => {
+      const changes = {
+        mode: r.mode,
+        uid: r.uid,
+        gid: r.gid,
+        size: r.size === undefined ? undefined : wireInt(r.size, 'size'),
+        atimeMs: r.atimeMs === undefined ? undefined : wireInt(r.atimeMs, 'atime'),
+        mtimeMs: r.mtimeMs === undefined ? undefined : wireInt(r.mtimeMs, 'mtime'),
+      };
+      return attr(await nn.setAttr(wireCaller(r.caller), wireInt(r.ino, 'ino'), changes));
+    }),
+    MakeNode: h('MakeNode', async (r) =>
+      attr(
+        await nn.makeNode(
+          wireCaller(r.caller),
+          wireInt(r.parent, 'parent'),
+          r.name,
+          r.mode,
+          r.rdev,
+          r.symlinkTarget,
+          r.exclusive,
+        ),
+      ),
+    ),
+    Link: h('Link', async (r) =>
+      attr(await nn.link(wireCaller(r.caller), wireInt(r.ino, 'ino'), wireInt(r.newParent, 'new parent'), r.newName)),
+    ),
+    Unlink: h('Unlink', async (r) => {
+      await nn.unlink(wireCaller(r.caller), wireInt(r.parent, 'parent'), r.name);
+      return {};
+    }),
+    RemoveDir: h('RemoveDir', async (r) => {
+      await nn.removeDir(wireCaller(r.caller), wireInt(r.parent, 'parent'), r.name);
+      return {};
+    }),
+    Rename: h('Rename', async (r) => {
+      const caller = wireCaller(r.caller);
+      await nn.rename(
+        caller,
+        wireInt(r.parent, 'parent'),
+        r.name,
+        wireInt(r.newParent, 'new parent'),
+        r.newName,
+        r.flags,
+      );
+      return {};
+    }),
+    ReadDir: h('ReadDir', (r) => {
+      const page = nn.readDir(wireCaller(r.caller), wireInt(r.ino, 'ino'), r.after, r.limit);
+      return { entries: page.entries.map((e) => ({ name: e.name, attr: attr(e.inode) })), more: page.more };
+    }),
+    ReadLink: h('ReadLink', (r) => ({ target: nn.readLink(wireInt(r.ino, 'ino')) })),
+    StatFs: h('StatFs', () => statFs(nn.statFs())),
+    SetXattr: h('SetXattr', async (r) => {
+      await nn.setXattr(wireCaller(r.caller), wireInt(r.ino, 'ino'), r.name, r.value, r.flags);
+      return {};
+    }),
+    GetXattr: h('GetXattr', (r) => ({ value: nn.getXattr(wireCaller(r.caller), wireInt(r.ino, 'ino'), r.name) })),
+    ListXattr: h('ListXattr', (r) => ({ names: nn.listXattr(wireCaller(r.caller), wireInt(r.ino, 'ino')) })),
+    RemoveXattr: h('RemoveXattr', async (r) => {
+      await nn.removeXattr(wireCaller(r.caller), wireInt(r.ino, 'ino'), r.name);
+      return {};
+    }),
+    // Initialize carries no caller in the proto (Empty): the CLI asks for confirmation; the name node logs it.
+    Initialize: h('Initialize', async () => statFs(await nn.initialize({ uid: 0, gid: 0, groups: [] }))),
+
+    GetChunks: h('GetChunks', async (r) => {
+      const { inode, chunks } = await nn.getChunks(
+        wireCaller(r.caller),
+        wireInt(r.ino, 'ino'),
+        wireInt(r.firstIndex, 'first index'),
+        r.count,
+      );
+      return { attr: attr(inode), chunks: chunks.map(toChunkInfo), chunkSize: nn.chunkSize };
+    }),
+    PrepareWrite: h('PrepareWrite', async (r) =>
+      toChunkInfo(
+        await nn.prepareWrite(wireCaller(r.caller), wireInt(r.ino, 'ino'), wireInt(r.index, 'index'), r.excludeNodes),
+      ),
+    ),
+    ReplacePipelineNode: h('ReplacePipelineNode', async (r) => {
+      const res = await nn.replacePipelineNode(
+        wireCaller(r.caller),
+        wireInt(r.ino, 'ino'),
+        wireInt(r.index, 'index'),
+        r.chunkId,
+        r.failedNode,
+        r.survivors,
+      );
+      return {
+        chunk: toChunkInfo(res.chunk),
+        replacement: res.replacement ?? null,
+        hasReplacement: res.replacement !== undefined,
+      };
+    }),
+    CommitWrite: h('CommitWrite', async (r) => {
+      const chunks = r.chunks.map((c) => ({
+        index: wireInt(c.index, 'chunk index'),
+        chunkId: c.chunkId,
+        version: wireInt(c.version, 'chunk version'),
+        size: wireInt(c.size, 'chunk size'),
+        replicas: c.replicas,
+      }));
+      const inode = await nn.commitWrite(
+        wireCaller(r.caller),
+        wireInt(r.ino, 'ino'),
+        chunks,
+        wireInt(r.minSize, 'size'),
+        wireInt(r.mtimeMs, 'mtime'),
+      );
+      return attr(inode);
+    }),
+    ReportBadReplica: h('ReportBadReplica', async (r) => {
+      await nn.reportBadReplica(r.chunkId, wireInt(r.version, 'version'), r.nodeId, r.reason);
+      return {};
+    }),
+
+    ClusterStatus: h('ClusterStatus', () => {
+      const { underReplicated, missing } = nn.countProblems();
+      const live = new Set(nn.registry.live().map((n) => n.id));
+      const nodes = nn.registry.all().map((n) => ({
+        id: n.id,
+        address: n.address,
+        live: live.has(n.id),
+        used: n.used,
+        capacity: n.capacity,
+        chunks: nn.store.state.chunks.onNode(n.id).size,
+        lastHeartbeatMs: n.lastHeartbeatMs,
+        labels: n.labels,
+        state: live.has(n.id) ? 'live' : 'dead',
+      }));
+      const fs = nn.statFs();
+      return {
+        nodes,
+        capacity: fs.capacity,
+        used: fs.used,
+        files: fs.files,
+        chunks: nn.store.state.chunks.size,
+        underReplicated,
+        missing,
+        safeMode: nn.inSafeMode(),
+        secured: false,
+        replication,
+        chunkSize: nn.chunkSize,
+      };
+    }),
+    Fsck: h('Fsck', (r) => {
+      const res = nn.fsck(wireCaller(r.caller), r.path);
+      return { ...res, healthy: res.problems.length === 0 };
+    }),
+
+    Register: h('Register', (r) =>
+      nn.register(
+        {
+          id: r.id,
+          address: r.address,
+          capacity: wireInt(r.capacity, 'capacity'),
+          used: wireInt(r.used, 'used'),
+          labels: r.labels,
+        },
+        r.chunks.map((c) => ({
+          chunkId: c.chunkId,
+          version: wireInt(c.version, 'version'),
+          size: wireInt(c.size, 'size'),
+        })),
+      ),
+    ),
+    Heartbeat: h('Heartbeat', (r) => ({
+      reregister: !nn.heartbeat(r.id, wireInt(r.used, 'used'), wireInt(r.capacity, 'capacity'), r.activeStreams),
+    })),
+    ChunkReport: h('ChunkReport', async (r) => {
+      await nn.chunkReport(
+        r.id,
+        r.chunks.map((c) => ({
+          chunkId: c.chunkId,
+          version: wireInt(c.version, 'version'),
+          size: wireInt(c.size, 'size'),
+        })),
+        r.badChunks,
+      );
+      return {};
+    }),
+  };
+}

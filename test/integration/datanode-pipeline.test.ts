@@ -1,0 +1,142 @@
+import { createHash, randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DataNodeProc, freePort, tempDir, waitFor } from '../helpers/cluster';
+import type { DataNodeClient } from '../../src/rpc/gen/dfs/DataNode';
+import type { ChunkStat__Output } from '../../src/rpc/gen/dfs/ChunkStat';
+import { FakeRegistry, dataNodeClient, readChunk, unaryCall, writeChunk } from './datanode-helpers';
+
+const MiB = 1024 * 1024;
+const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+describe('data node pipeline (real processes, raw gRPC)', () => {
+  const root = tempDir('dn-pipeline');
+  const registry = new FakeRegistry();
+  const nodes: DataNodeProc[] = [];
+  const clients: DataNodeClient[] = [];
+  const ref = (i: number) => ({ id: nodes[i].id, address: nodes[i].address });
+
+  beforeAll(async () => {
+    await registry.start();
+    for (let i = 1; i <= 3; i++) {
+      const dn = new DataNodeProc(`dn${i}`, await freePort(), path.join(root, `dn${i}`), registry.address, {
+        extraArgs: ['--scrub-rate', '0'],
+      });
+      await dn.start();
+      nodes.push(dn);
+      clients.push(dataNodeClient(dn.address));
+    }
+  });
+
+  afterAll(async () => {
+    for (const c of clients) c.close();
+    await Promise.all(nodes.map((n) => n.proc.kill('SIGKILL')));
+    registry.stop();
+    fs.rmSync(root, { recursive: true, force: true });
+  });
+
+  it('registers every node with its address, capacity and labels, then heartbeats', async () => {
+    await waitFor('3 registrations', () => new Set(registry.registers.map((r) => r.id)).size === 3);
+    const r = registry.registers.find((x) => x.id === 'dn1')!;
+    expect(r.address).toBe(nodes[0].address);
+    expect(Number(r.capacity)).toBeGreaterThan(0);
+    await waitFor('heartbeats', () => registry.heartbeats.some((h) => h.id === 'dn3'));
+  });
+
+  it('writes 64 MiB through a 3-node pipeline: every replica byte-identical, all listed in `written`', async () => {
+    const data = randomBytes(64 * MiB);
+    const reply = await writeChunk(
+      clients[0],
+      { chunkId: '101', version: '1', offset: '0', pipeline: [ref(1), ref(2)], create: true },
+      data,
+    );
+    expect(reply.written).toEqual(['dn1', 'dn2', 'dn3']);
+    expect(Number(reply.size)).toBe(data.length);
+    for (const c of clients) expect(sha(await readChunk(c, '101', 1))).toBe(sha(data));
+  });
+
+  it('writes through a 2-node pipeline and overwrites a range in place on both replicas', async () => {
+    const data = randomBytes(8 * MiB + 777);
+    const reply = await writeChunk(
+      clients[1],
+      { chunkId: '102', version: '1', offset: '0', pipeline: [ref(0)], create: true },
+      data,
+    );
+    expect(reply.written).toEqual(['dn2', 'dn1']);
+    const patch = randomBytes(3 * MiB);
+    const r2 = await writeChunk(
+      clients[1],
+      { chunkId: '102', version: '2', offset: String(MiB + 5), pipeline: [ref(0)] },
+      patch,
+    );
+    expect(r2.written).toEqual(['dn2', 'dn1']);
+    patch.copy(data, MiB + 5);
+    expect(sha(await readChunk(clients[0], '102', 2))).toBe(sha(data));
+    expect(sha(await readChunk(clients[1], '102', 2))).toBe(sha(data));
+    expect(sha(await readChunk(clients[2], '101', 1)).length).toBe(64); // untouched chunk still readable
+  });
+
+  it('fails a write whose last pipeline node is dead with an error naming that node', async () => {
+    const deadPort = await freePort();
+    const dead = { id: 'dn-dead', address: `127.0.0.1:${deadPort}` };
+    const err = await writeChunk(
+      clients[0],
+      { chunkId: '103', version: '1', offset: '0', pipeline: [ref(1), dead], create: true },
+      randomBytes(4 * MiB),
+    ).catch((e: Error) => e);
+    expect(err).toBeInstanceOf(Error);
+    expect((err as Error).message).toMatch(/^EIO: pipeline node dn-dead \(127\.0\.0\.1:\d+\)/);
+  });
+
+  it('refuses a stale version (ESTALE) and a write to a missing chunk without create (ENOENT)', async () => {
+    const stale = writeChunk(clients[0], { chunkId: '102', version: '1', offset: '0' }, randomBytes(10));
+    await expect(stale).rejects.toThrow(/ESTALE.*dn1/);
+    const missing = writeChunk(clients[0], { chunkId: '555', version: '1', offset: '0' }, randomBytes(10));
+    await expect(missing).rejects.toThrow(/ENOENT/);
+    const badId = writeChunk(clients[0], { chunkId: '0', version: '1', offset: '0', create: true }, randomBytes(10));
+    await expect(badId).rejects.toThrow(/EINVAL/);
+  });
+
+  it('copies a chunk to another node with ReplicateChunk', async () => {
+    const data = randomBytes(5 * MiB + 3);
+    await writeChunk(clients[0], { chunkId: '104', version: '3', offset: '0', create: true }, data);
+    const reply = await unaryCall<{ size: string }>((cb) =>
+      clients[0].replicateChunk({ chunkId: '104', version: '4', target: ref(2) }, cb),
+    );
+    expect(Number(reply.size)).toBe(data.length);
+    const stat = await unaryCall<ChunkStat__Output>((cb) => clients[2].statChunk({ chunkId: '104' }, cb));
+    expect(stat).toMatchObject({ exists: true, version: '4', size: String(data.length) });
+    expect(sha(await readChunk(clients[2], '104', 4))).toBe(sha(data));
+  });
+
+  it('truncates, stats and deletes chunks', async () => {
+    const t = await unaryCall<ChunkStat__Output>((cb) =>
+      clients[2].truncateChunk({ chunkId: '104', version: '4', newVersion: '5', size: '1000' }, cb),
+    );
+    expect(t).toMatchObject({ version: '5', size: '1000', exists: true });
+    const del = await unaryCall<{ deleted: number }>((cb) => clients[2].deleteChunks({ chunkIds: ['104', '999'] }, cb));
+    expect(del.deleted).toBe(1);
+    const stat = await unaryCall<ChunkStat__Output>((cb) => clients[2].statChunk({ chunkId: '104' }, cb));
+    expect(stat.exists).toBe(false);
+    await expect(unaryCall((cb) => clients[2].statChunk({ chunkId: '../etc' }, cb))).rejects.toThrow(/EINVAL/);
+  });
+
+  it('keeps a sync write intact after kill -9 and restart, and reports it on re-registration', async () => {
+    const data = randomBytes(6 * MiB);
+    const reply = await writeChunk(
+      clients[0],
+      { chunkId: '105', version: '1', offset: '0', pipeline: [ref(1)], create: true, sync: true },
+      data,
+    );
+    expect(reply.written).toEqual(['dn1', 'dn2']);
+    const registersBefore = registry.registers.length;
+    await nodes[1].proc.kill('SIGKILL');
+    await nodes[1].start();
+    expect(sha(await readChunk(clients[1], '105', 1))).toBe(sha(data));
+    const again = await waitFor('re-registration', () =>
+      registry.registers.slice(registersBefore).find((r) => r.id === 'dn2'),
+    );
+    expect(again.chunks.map((c) => c.chunkId)).toEqual(expect.arrayContaining(['101', '102', '105']));
+  });
+});

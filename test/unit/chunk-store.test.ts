@@ -1,0 +1,173 @@
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pino from 'pino';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { BLOCK_SIZE, blockCrcs } from '../../src/rpc/checksum';
+import { ChunkStore } from '../../src/datanode/chunk-store';
+import { decodeMeta } from '../../src/datanode/chunk-meta';
+
+const B = BLOCK_SIZE;
+const logger = pino({ level: 'silent' });
+
+let dir: string;
+let store: ChunkStore;
+
+beforeEach(async () => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dfs-chunk-store-'));
+  store = await ChunkStore.open(dir, { logger, capacity: 64 * 1024 * 1024 });
+});
+afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+async function write(id: string, data: Buffer, opts: { offset?: number; version?: number; create?: boolean } = {}) {
+  const w = await store.openWriter(id, {
+    version: opts.version ?? 1,
+    offset: opts.offset ?? 0,
+    create: opts.create ?? true,
+  });
+  try {
+    // Messages that do not line up with blocks, as a client may send them.
+    for (let at = 0; at < data.length; at += 100_000) await w.write(data.subarray(at, at + 100_000));
+    return await w.finish(false);
+  } catch (err) {
+    await w.abort();
+    throw err;
+  }
+}
+
+async function readAll(id: string, offset = 0, length = 0): Promise<{ data: Buffer; start: number }> {
+  const parts: Buffer[] = [];
+  let start = -1;
+  for await (const p of store.read(id, 0, offset, length)) {
+    if (start < 0) start = p.offset;
+    expect(p.crcs).toEqual(blockCrcs(p.data));
+    parts.push(p.data);
+  }
+  return { data: Buffer.concat(parts), start };
+}
+
+function metaOf(id: string) {
+  const sub = (BigInt(id) % 256n).toString(16).padStart(2, '0');
+  return decodeMeta(fs.readFileSync(path.join(dir, 'chunks', sub, `${id}.meta`)), id);
+}
+
+describe('chunk store', () => {
+  it('stores data with one CRC per 64 KiB block and reads it back verified', async () => {
+    const data = randomBytes(5 * B + 123);
+    const s = await write('42', data);
+    expect(s).toEqual({ chunkId: '42', version: 1, size: data.length });
+    expect((await readAll('42')).data.equals(data)).toBe(true);
+    expect(Array.from(metaOf('42').crcs)).toEqual(blockCrcs(data));
+    expect(store.used).toBe(data.length);
+    expect(fs.existsSync(path.join(dir, 'chunks', '2a', '42.data'))).toBe(true);
+  });
+
+  it('overwriting in the middle changes only the CRCs of the touched blocks', async () => {
+    const data = randomBytes(8 * B);
+    await write('7', data);
+    const before = Array.from(metaOf('7').crcs);
+    const patch = randomBytes(B + 10);
+    await write('7', patch, { offset: 3 * B + 100, version: 2, create: false });
+    const after = Array.from(metaOf('7').crcs);
+    const changed = after.map((c, i) => (c !== before[i] ? i : -1)).filter((i) => i >= 0);
+    expect(changed).toEqual([3, 4]);
+    patch.copy(data, 3 * B + 100);
+    expect((await readAll('7')).data.equals(data)).toBe(true);
+    expect(store.stat('7')).toEqual({ chunkId: '7', version: 2, size: 8 * B });
+  });
+
+  it('reads holes left by a write past the end as zeros', async () => {
+    await write('9', Buffer.from('head'));
+    const tail = randomBytes(10);
+    await write('9', tail, { offset: 3 * B + 1, version: 1, create: false });
+    const { data } = await readAll('9');
+    expect(data.length).toBe(3 * B + 11);
+    expect(data.subarray(0, 4).toString()).toBe('head');
+    expect(data.subarray(4, 3 * B + 1).every((b) => b === 0)).toBe(true);
+    expect(data.subarray(3 * B + 1).equals(tail)).toBe(true);
+  });
+
+  it('returns whole blocks covering a ranged read', async () => {
+    const data = randomBytes(4 * B);
+    await write('11', data);
+    const { data: got, start } = await readAll('11', B + 5, 10);
+    expect(start).toBe(B);
+    expect(got.equals(data.subarray(B, 2 * B))).toBe(true);
+  });
+
+  it('refuses a write whose version is older than the stored one (ESTALE)', async () => {
+    await write('5', randomBytes(100), { version: 3 });
+    await expect(write('5', randomBytes(10), { version: 2, create: false })).rejects.toThrow(/ESTALE/);
+    await expect(write('5', randomBytes(10), { version: 3, create: false })).resolves.toMatchObject({ version: 3 });
+  });
+
+  it('refuses a non-create write to a missing chunk (ENOENT)', async () => {
+    await expect(write('6', randomBytes(10), { create: false })).rejects.toThrow(/ENOENT/);
+    expect(store.stat('6')).toBeUndefined();
+  });
+
+  it('refuses ids that are not plain numbers, never touching a path', async () => {
+    for (const id of ['../x', '1/../../etc', '', '-1', '0', '1e3', 'abc', '18446744073709551616', '12/']) {
+      await expect(store.openWriter(id, { version: 1, offset: 0, create: true })).rejects.toThrow(/EINVAL/);
+      expect(() => store.stat(id)).toThrow(/EINVAL/);
+    }
+    await expect(store.delete(['../../x'])).rejects.toThrow(/EINVAL/);
+    expect(fs.readdirSync(path.join(dir, 'chunks'))).toEqual([]);
+  });
+
+  it('detects a corrupt block on read, fails the read and records the chunk as bad', async () => {
+    const data = randomBytes(3 * B);
+    await write('13', data);
+    const file = path.join(dir, 'chunks', '0d', '13.data');
+    const fd = fs.openSync(file, 'r+');
+    fs.writeSync(fd, Buffer.from([data[B + 17] ^ 0x55]), 0, 1, B + 17);
+    fs.closeSync(fd);
+    await expect(readAll('13')).rejects.toThrow(/EIO.*checksum mismatch at offset 65536/);
+    expect(store.badChunks()).toEqual(['13']);
+    expect(store.list().map((c) => c.chunkId)).not.toContain('13');
+  });
+
+  it('truncates (shrink and extend) with a new version and correct CRCs', async () => {
+    const data = randomBytes(3 * B + 50);
+    await write('21', data);
+    expect(await store.truncate('21', 1, 2, B + 10)).toEqual({ chunkId: '21', version: 2, size: B + 10 });
+    expect((await readAll('21')).data.equals(data.subarray(0, B + 10))).toBe(true);
+    await store.truncate('21', 2, 3, 2 * B + 1);
+    const { data: grown } = await readAll('21');
+    expect(grown.subarray(0, B + 10).equals(data.subarray(0, B + 10))).toBe(true);
+    expect(grown.subarray(B + 10).every((b) => b === 0)).toBe(true);
+    expect(store.stat('21')).toEqual({ chunkId: '21', version: 3, size: 2 * B + 1 });
+    expect(store.used).toBe(2 * B + 1);
+    await expect(store.truncate('21', 1, 1, 0)).rejects.toThrow(/ESTALE/);
+  });
+
+  it('deletes chunks and frees their space', async () => {
+    await write('30', randomBytes(1000));
+    await write('31', randomBytes(1000));
+    expect(await store.delete(['30', '31', '999'])).toBe(2);
+    expect(store.list()).toEqual([]);
+    expect(store.used).toBe(0);
+  });
+
+  it('refuses a write that would exceed the capacity (ENOSPC)', async () => {
+    const small = await ChunkStore.open(path.join(dir, 'small'), { logger, capacity: 2 * B });
+    const w = await small.openWriter('1', { version: 1, offset: 0, create: true });
+    await w.write(randomBytes(B));
+    await expect(w.write(randomBytes(2 * B))).rejects.toThrow(/ENOSPC/);
+    await w.abort();
+    expect(small.used).toBe(B);
+  });
+
+  it('keeps chunks, versions and sizes across a restart and drops unfinished creates', async () => {
+    const data = randomBytes(2 * B + 3);
+    await write('77', data, { version: 4 });
+    fs.writeFileSync(path.join(dir, 'chunks', '4d', '333.data'), 'orphan');
+    const reopened = await ChunkStore.open(dir, { logger });
+    expect(reopened.list()).toEqual([{ chunkId: '77', version: 4, size: data.length }]);
+    expect(fs.existsSync(path.join(dir, 'chunks', '4d', '333.data'))).toBe(false);
+    const parts: Buffer[] = [];
+    for await (const p of reopened.read('77', 4, 0, 0)) parts.push(p.data);
+    expect(Buffer.concat(parts).equals(data)).toBe(true);
+  });
+});

@@ -1,0 +1,36 @@
+import { describe, expect, it } from 'vitest';
+import { ReadAheadWindow } from '../../src/client/read-ahead';
+
+describe('client read-ahead window', () => {
+  it('grows on sequential reads up to its maximum', () => {
+    const w = new ReadAheadWindow(1024, 8192);
+    expect(w.onRead(0, 100)).toEqual({ start: 100, end: 1124 });
+    expect(w.onRead(100, 100)).toEqual({ start: 200, end: 2248 });
+    w.onRead(200, 100);
+    w.onRead(300, 100);
+    expect(w.size).toBe(8192);
+    expect(w.onRead(400, 100)).toEqual({ start: 500, end: 8692 });
+  });
+
+  it('stops prefetching and shrinks on a random jump', () => {
+    const w = new ReadAheadWindow(1024, 8192);
+    w.onRead(0, 100);
+    w.onRead(100, 100);
+    expect(w.onRead(1_000_000, 100)).toBeNull();
+    expect(w.size).toBe(1024);
+    // Sequential again from the new place: prefetching resumes.
+    expect(w.onRead(1_000_100, 100)).toEqual({ start: 1_000_200, end: 1_001_224 });
+  });
+
+  it('tolerates slightly reordered concurrent reads', () => {
+    const w = new ReadAheadWindow(4096, 8192);
+    w.onRead(0, 1000);
+    expect(w.onRead(2000, 1000)).not.toBeNull();
+    expect(w.onRead(1000, 1000)).not.toBeNull();
+  });
+
+  it('prefetches nothing when read-ahead is off', () => {
+    const w = new ReadAheadWindow(0, 0);
+    expect(w.onRead(0, 100)).toBeNull();
+  });
+});
