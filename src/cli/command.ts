@@ -13,6 +13,8 @@ export interface CommandResult {
   text: string;
   /** `--json` output; every object carries `ok: true` so scripts can check one key. */
   json: { ok: true } & Record<string, unknown>;
+  /** Non-zero when the command ran but found trouble (fsck: data at risk); the output is still printed. */
+  exitCode?: number;
 }
 
 export interface CommandSpec {

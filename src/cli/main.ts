@@ -20,6 +20,11 @@ import { openDirectory } from './commands/open_directory';
 import { pwd } from './commands/pwd';
 import { readDirectory } from './commands/read_directory';
 import { status } from './commands/status';
+import { balance } from './commands/balance';
+import { decommission } from './commands/decommission';
+import { fsck } from './commands/fsck';
+import { sync } from './commands/sync';
+import { fetchFiles } from './commands/fetch';
 
 /**
  * `dfs`: the command CLI. Parses the command line (commander), runs one
@@ -43,6 +48,11 @@ export const COMMANDS: CommandSpec[] = [
   deleteDirectory,
   status,
   pwd,
+  fsck,
+  balance,
+  decommission,
+  sync,
+  fetchFiles,
 ];
 
 const DEFAULT_NAMENODE = '127.0.0.1:9000';
@@ -138,7 +148,9 @@ export async function main(argv: string[]): Promise<number> {
     const options: GlobalOptions = { namenode: globals.namenode, json: !!globals.json, yes: !!globals.yes };
     ctx = new CliContext(options, log);
     log.debug({ command: spec.name, args, opts, caller: ctx.caller }, 'running');
-    print(await spec.run(ctx, args, opts), options.json);
+    const result = await spec.run(ctx, args, opts);
+    print(result, options.json);
+    if (result.exitCode) exitCode = result.exitCode;
   });
 
   try {

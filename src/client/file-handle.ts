@@ -40,7 +40,17 @@ export class DfsFileHandle implements FileHandle {
     this.readable = acc === constants.O_RDONLY || acc === constants.O_RDWR;
     this.writable = acc === constants.O_WRONLY || acc === constants.O_RDWR;
     this.append = (flags & constants.O_APPEND) !== 0;
-    this.reader = new FileReader(meta, pool, attr.ino, caller, chunkSize, opts.readAheadBytes, opts.dataTimeoutMs, log);
+    this.reader = new FileReader(
+      meta,
+      pool,
+      attr.ino,
+      caller,
+      chunkSize,
+      opts.readAheadBytes,
+      opts.readTimeoutMs,
+      opts.metadataTimeoutMs,
+      log,
+    );
     this.writer = new FileWriter(meta, pool, attr.ino, caller, chunkSize, opts, log);
   }
 

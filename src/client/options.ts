@@ -13,8 +13,10 @@ export interface ResolvedOptions {
   segmentBytes: number;
   /** WriteChunk streams one handle keeps in flight at once. */
   maxInFlightSegments: number;
-  /** Deadline for one data node call (a segment stream, a ranged read). */
+  /** Deadline for one pipeline write stream (a segment through every replica). */
   dataTimeoutMs: number;
+  /** Deadline for one ranged read from one replica, after which the next replica is tried. */
+  readTimeoutMs: number;
 }
 
 const MiB = 1024 * 1024;
@@ -27,6 +29,7 @@ export const DEFAULTS: Omit<ResolvedOptions, 'namenode'> = {
   segmentBytes: 8 * MiB,
   maxInFlightSegments: 3,
   dataTimeoutMs: 60_000,
+  readTimeoutMs: 15_000,
 };
 
 export function resolveOptions(opts: DfsClientOptions): ResolvedOptions {

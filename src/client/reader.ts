@@ -42,7 +42,9 @@ export class FileReader {
     private readonly caller: Caller,
     readonly chunkSize: number,
     readAheadBytes: number,
-    private readonly dataTimeoutMs: number,
+    private readonly readTimeoutMs: number,
+    /** How long a read waits for a chunk without a readable replica to get one (a restarting cluster). */
+    private readonly replicaWaitMs: number,
     private readonly log: Logger,
   ) {
     this.unitBytes = Math.min(READ_UNIT_BYTES, chunkSize);
@@ -127,26 +129,25 @@ export class FileReader {
   }
 
   /** Reads `length` bytes at `offset` in chunk `index`; bytes the chunk does not have read as zeros. */
-  private async fetch(
-    index: number,
-    offset: number,
-    length: number,
-    loc: ChunkLocation | null,
-    refreshed = false,
-  ): Promise<Unit> {
-    const valid = loc ? Math.max(0, Math.min(length, loc.size - offset)) : 0;
+  private async fetch(index: number, offset: number, length: number, first: ChunkLocation | null): Promise<Unit> {
+    let loc = first;
     const parts: Buffer[] = [];
-    if (loc && valid > 0) {
-      const got = await this.fromReplicas(loc, offset, valid).catch(async (err: DfsError) => {
-        if (refreshed) throw err;
-        // The replica set may have changed (re-replication, a new version): ask again once.
+    const deadline = Date.now() + this.replicaWaitMs;
+    for (let backoff = 100; loc; backoff = Math.min(backoff * 2, 1_000)) {
+      const valid = Math.max(0, Math.min(length, loc.size - offset));
+      if (valid === 0) break;
+      try {
+        parts.push(...(await this.fromReplicas(loc, offset, valid)));
+        break;
+      } catch (err) {
+        // The replica set may have changed (re-replication, a new version), or the data nodes
+        // have not re-registered with a restarted name node yet: ask again for a bounded while.
+        if (Date.now() + backoff > deadline) throw err;
+        await new Promise((r) => setTimeout(r, backoff));
         this.locations.delete(index);
         this.loading.clear();
-        const fresh = await this.location(index);
-        return (await this.fetch(index, offset, length, fresh, true)).parts;
-      });
-      if (got.reduce((n, b) => n + b.length, 0) === length) return { parts: got, length };
-      parts.push(...got);
+        loc = await this.location(index);
+      }
     }
     const have = parts.reduce((n, b) => n + b.length, 0);
     if (have < length) parts.push(Buffer.alloc(length - have));
@@ -188,7 +189,7 @@ export class FileReader {
         token: loc.token,
         requestId,
       },
-      this.dataTimeoutMs,
+      this.readTimeoutMs,
     );
     const out: Buffer[] = [];
     let expected = Math.floor(offset / CRC_BLOCK_BYTES) * CRC_BLOCK_BYTES;

@@ -3,7 +3,7 @@ import os from 'node:os';
 import type http from 'node:http';
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../common/logger';
-import { SERVER_OPTIONS } from '../rpc/call';
+import { instrumentStreams, SERVER_OPTIONS } from '../rpc/call';
 import { DfsError } from '../rpc/errors';
 import { ChunkStore } from './chunk-store';
 import type { DataNodeConfig } from './config';
@@ -42,12 +42,15 @@ export async function startDataNode(config: DataNodeConfig, logger: Logger): Pro
   const ctx: PipelineContext = { store, self, peers, logger: log, syncOnClose: config.syncOnClose, stats };
 
   const server = new grpc.Server({ ...SERVER_OPTIONS, ...DATANODE_SERVER_OPTIONS });
-  server.addService(dataNodeServiceDefinition(), dataNodeHandlers(ctx));
+  const definition = dataNodeServiceDefinition();
+  server.addService(definition, instrumentStreams(definition, dataNodeHandlers(ctx)));
   await bind(server, config.host, config.port);
 
   let http: http.Server | undefined;
   if (config.httpPort) {
-    http = await startMetricsServer(config.httpPort, config.host, id, store, stats).catch(
+    // The scrubber is created below, before any scrape can arrive (no await in between).
+    const sources = { scrub: () => scrubber.progress() };
+    http = await startMetricsServer(config.httpPort, config.host, id, store, stats, sources).catch(
       (err: NodeJS.ErrnoException) => {
         server.forceShutdown();
         throw err.code === 'EADDRINUSE'

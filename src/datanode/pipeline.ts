@@ -1,5 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../common/logger';
+import { verifyBlocks } from '../rpc/checksum';
 import { DfsError, asDfsError, fromServiceError, toServiceError } from '../rpc/errors';
 import type { WriteChunkReply, WriteChunkReply__Output } from '../rpc/gen/dfs/WriteChunkReply';
 import type { WriteHeader__Output } from '../rpc/gen/dfs/WriteHeader';
@@ -73,6 +74,8 @@ class WriteStream {
         return;
       }
       if (msg.header) throw new DfsError('EINVAL', 'WriteChunk: header after the first message');
+      // A sender that has block CRCs (re-replication) lets us catch corruption in transit.
+      if (msg.crcs.length > 0) verifyBlocks(msg.data, msg.crcs, 0, `chunk ${this.header.chunkId} (incoming copy)`);
       if (msg.data && msg.data.length > 0) this.onData(msg.data, msg[RAW_BYTES] ?? { data: msg.data });
     } catch (err) {
       this.fail(asDfsError(err));

@@ -50,7 +50,7 @@ export async function replicateChunk(ctx: PipelineContext, req: ReplicateChunkRe
     for await (const piece of source) {
       if (piece.data.length === 0) continue;
       bytes += piece.data.length;
-      if (!call.write({ data: piece.data })) await drained(call);
+      if (!call.write({ data: piece.data, crcs: piece.crcs })) await drained(call);
     }
     call.end();
     await reply;

@@ -23,8 +23,14 @@ export class Scrubber {
   private stopped = false;
   private timer?: NodeJS.Timeout;
   private wake?: () => void;
+  /** For /metrics: passes completed, where the current pass is, bytes verified since start. */
+  private readonly done = { passes: 0, passChunksDone: 0, passChunks: 0, bytesVerified: 0 };
 
   constructor(private readonly opts: ScrubberOptions) {}
+
+  progress(): { passes: number; passChunksDone: number; passChunks: number; bytesVerified: number } {
+    return { ...this.done };
+  }
 
   start(): void {
     if (this.opts.bytesPerSecond <= 0) return;
@@ -58,13 +64,19 @@ export class Scrubber {
     const before = store.badChunks().length;
     const started = Date.now();
     let bytes = 0;
-    for (const chunk of store.list()) {
+    const chunks = store.list();
+    Object.assign(this.done, { passChunks: chunks.length, passChunksDone: 0 });
+    for (const chunk of chunks) {
       if (this.stopped) break;
-      bytes += await store.verify(chunk.chunkId);
+      const verified = await store.verify(chunk.chunkId);
+      bytes += verified;
+      this.done.bytesVerified += verified;
+      this.done.passChunksDone++;
       // Rate limit: stay behind the budget for the bytes read so far.
       const aheadMs = (bytes / bytesPerSecond) * 1000 - (Date.now() - started);
       if (aheadMs > 0) await this.sleep(aheadMs);
     }
+    if (!this.stopped) this.done.passes++;
     const found = store.badChunks().length - before;
     if (found > 0) this.opts.onBad?.();
     logger.info({ bytes, found, ms: Date.now() - started }, 'scrub pass done');

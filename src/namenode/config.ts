@@ -13,6 +13,14 @@ export interface NameNodeConfig {
   /** Journal records between checkpoints (DFS_CHECKPOINT_EVERY). */
   checkpointEvery: number;
   heartbeatIntervalMs: number;
+  /** Chunk copies (re-replication, balancing) a data node takes part in at once. */
+  copyStreamsPerNode: number;
+  /** Chunk copies in the whole cluster at once. */
+  copyStreams: number;
+  /** Cap on the cluster's copy bandwidth, bytes/s (DFS_COPY_BANDWIDTH); 0 = unlimited. */
+  copyBandwidth: number;
+  /** Allowed spread of disk use across data nodes, as a fraction (DFS_BALANCE_BAND); 0 = no automatic balancing. */
+  balanceBand: number;
 }
 
 /** Every flag's default, as text the way a user would type it (DESIGN.md). */
@@ -26,6 +34,10 @@ export const DEFAULTS = {
   nodeTimeout: '30s',
   checkpointEvery: '100000',
   heartbeatInterval: '1s',
+  copyStreamsPerNode: '2',
+  copyStreams: '8',
+  copyBandwidth: '0',
+  balanceBand: '10%',
 } as const;
 
 export type RawOptions = Partial<Record<keyof typeof DEFAULTS, string>>;
@@ -48,9 +60,23 @@ function flagged<T>(flag: string, parse: () => T): T {
   }
 }
 
+/** `10%`, `10` (percent points) or `off`/`0` -> a fraction. */
+export function parseBand(text: string): number {
+  const t = text.trim().toLowerCase();
+  if (t === 'off' || t === 'none') return 0;
+  const m = /^(\d+(?:\.\d+)?)\s*%?$/.exec(t);
+  const pct = m ? Number(m[1]) : NaN;
+  if (!(pct >= 0 && pct <= 100)) {
+    throw new DfsError('EINVAL', `--balance-band must be a percentage from 0 to 100 (or 'off'), not '${text}'`);
+  }
+  return pct / 100;
+}
+
 /** Parses and checks the flags once at start-up. */
 export function parseConfig(raw: RawOptions, env: NodeJS.ProcessEnv = process.env): NameNodeConfig {
-  const o = { ...DEFAULTS, ...Object.fromEntries(Object.entries(raw).filter(([, v]) => v !== undefined)) };
+  const fromEnv: RawOptions = { copyBandwidth: env.DFS_COPY_BANDWIDTH, balanceBand: env.DFS_BALANCE_BAND };
+  const given = (r: RawOptions) => Object.fromEntries(Object.entries(r).filter(([, v]) => v !== undefined && v !== ''));
+  const o = { ...DEFAULTS, ...given(fromEnv), ...given(raw) };
   const chunkSize = flagged('chunk-size', () => parseSize(o.chunkSize));
   if (chunkSize < BLOCK || chunkSize % BLOCK !== 0 || chunkSize > 4 * 1024 ** 3) {
     throw new DfsError('EINVAL', `--chunk-size must be a multiple of 64KiB up to 4GiB, not '${o.chunkSize}'`);
@@ -68,5 +94,9 @@ export function parseConfig(raw: RawOptions, env: NodeJS.ProcessEnv = process.en
     nodeTimeoutMs,
     checkpointEvery: int(env.DFS_CHECKPOINT_EVERY ?? o.checkpointEvery, 'checkpoint-every', 1, 1e9),
     heartbeatIntervalMs: flagged('heartbeat-interval', () => parseDuration(o.heartbeatInterval)),
+    copyStreamsPerNode: int(o.copyStreamsPerNode, 'copy-streams-per-node', 1, 64),
+    copyStreams: int(o.copyStreams, 'copy-streams', 1, 1024),
+    copyBandwidth: flagged('copy-bandwidth', () => parseSize(o.copyBandwidth)),
+    balanceBand: parseBand(o.balanceBand),
   };
 }

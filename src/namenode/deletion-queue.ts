@@ -22,6 +22,8 @@ export class DeletionQueue {
     private readonly isWanted: (node: string, chunkId: string) => boolean,
     private readonly log: Logger,
     private readonly intervalMs = 500,
+    /** Safe mode: nothing is deleted until the data nodes have reported (the queue keeps its entries). */
+    private readonly paused: () => boolean = () => false,
   ) {}
 
   get size(): number {
@@ -36,6 +38,11 @@ export class DeletionQueue {
     for (const id of chunkIds) set.add(id);
     if (set.size === 0) this.pending.delete(node);
     else this.schedule(0);
+  }
+
+  /** The same chunk on several nodes (trimmed or corrupt replicas). */
+  enqueueEach(nodes: Iterable<string>, chunkId: string): void {
+    for (const node of nodes) this.enqueue(node, [chunkId]);
   }
 
   start(): void {
@@ -56,7 +63,7 @@ export class DeletionQueue {
 
   private async tick(): Promise<void> {
     this.timer = undefined;
-    if (this.running) return this.schedule(this.intervalMs);
+    if (this.running || this.paused()) return this.schedule(this.intervalMs);
     this.running = true;
     try {
       await Promise.all([...this.pending.keys()].map((node) => this.flushNode(node)));

@@ -5,6 +5,7 @@ import { DfsError } from '../rpc/errors';
 import { decodeFrames, encodeFrame } from './framing';
 import { fsyncDir } from './fsync-dir';
 import type { MetaRecord } from './records';
+import { observeJournalFsync } from './metrics';
 
 /** A journal record is small; anything longer than this is corruption, not data. */
 const MAX_RECORD_BYTES = 16 * 1024 * 1024;
@@ -226,6 +227,7 @@ export class Journal {
       }
       await this.fh.datasync();
       this.fsyncs++;
+      observeJournalFsync(started);
       this.pos += buf.length;
       if (this.log.isLevelEnabled('trace')) {
         const ms = Number(process.hrtime.bigint() - started) / 1e6;

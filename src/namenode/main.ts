@@ -56,7 +56,18 @@ async function run(cfg: NameNodeConfig): Promise<void> {
   );
   const nn = new NameNode(
     store,
-    { replication: cfg.replication, nodeTimeoutMs: cfg.nodeTimeoutMs, heartbeatIntervalMs: cfg.heartbeatIntervalMs },
+    {
+      replication: cfg.replication,
+      nodeTimeoutMs: cfg.nodeTimeoutMs,
+      heartbeatIntervalMs: cfg.heartbeatIntervalMs,
+      copy: {
+        streamsPerNode: cfg.copyStreamsPerNode,
+        maxStreams: cfg.copyStreams,
+        bytesPerSecond: cfg.copyBandwidth,
+      },
+      balanceBand: cfg.balanceBand,
+      dataDir: cfg.dataDir,
+    },
     log,
   );
 
@@ -72,7 +83,7 @@ async function run(cfg: NameNodeConfig): Promise<void> {
         : `cannot listen on ${cfg.host}:${cfg.port}: ${msg}`,
     );
   }
-  const httpServer = createHttpServer(() => true);
+  const httpServer = createHttpServer(() => true, nn);
   await new Promise<void>((resolve) => {
     httpServer.once('error', (err: NodeJS.ErrnoException) =>
       fail(
@@ -119,6 +130,14 @@ function main(): void {
     .option('--replication <n>', 'replicas per chunk', DEFAULTS.replication)
     .option('--chunk-size <size>', 'maximum chunk size (new clusters)', DEFAULTS.chunkSize)
     .option('--node-timeout <duration>', 'a data node silent this long is dead', DEFAULTS.nodeTimeout)
+    .option(
+      '--copy-streams-per-node <n>',
+      're-replication/balancing copies a data node takes part in at once',
+      DEFAULTS.copyStreamsPerNode,
+    )
+    .option('--copy-streams <n>', 're-replication/balancing copies in the cluster at once', DEFAULTS.copyStreams)
+    .option('--copy-bandwidth <size>', 'cap on copy bandwidth per second, e.g. 100MiB (env DFS_COPY_BANDWIDTH; 0 = none)')
+    .option('--balance-band <pct>', 'allowed spread of disk use across nodes (env DFS_BALANCE_BAND; default 10%; off)')
     .showHelpAfterError()
     .parse();
   let cfg: NameNodeConfig;

@@ -1,23 +1,48 @@
 import type { Logger } from '../common/logger';
 import { unary } from '../rpc/call';
 import { DfsError } from '../rpc/errors';
+import { Balancer, type BalanceView } from './balancer';
 import type { Chunk } from './chunk-map';
+import { ChunkCopier, type CopyLimits } from './chunk-copier';
+import { CorruptReplicas } from './corrupt-replicas';
 import { DataNodeClients } from './datanode-clients';
+import { Decommissions, type DrainState } from './decommission';
 import { DeletionQueue } from './deletion-queue';
 import { type Caller, type Inode, isDir, isRegular } from './inode';
 import type { Effects } from './meta-state';
 import type { MetaStore } from './metadata-store';
 import { MAX_FILE_SIZE, type ReadDirPage, type SetAttrChanges } from './namespace';
 import { isOwnerOrRoot, MAY_READ, MAY_WRITE, mayAccess } from './permissions';
-import { choosePlacement } from './placement';
+import { choosePlacement, type PlacementCandidate } from './placement';
 import type { MetaRecord } from './records';
 import { reconcileReport, type ReportedReplica } from './reconcile';
 import { DataNodeRegistry, type Registration } from './registry';
+import { ReplicaHealth } from './replica-health';
+import { ReplicationMonitor } from './replication-monitor';
+import { SafeMode } from './safe-mode';
+import { events } from './events';
 
 export interface NameNodeSettings {
   replication: number;
   nodeTimeoutMs: number;
   heartbeatIntervalMs: number;
+  /** Limits on re-replication and balancing copies (DEFAULT_COPY_LIMITS when absent). */
+  copy?: CopyLimits;
+  /** Allowed spread of disk use across nodes (fraction); 0 = balance only when asked. Default 0.1. */
+  balanceBand?: number;
+  /** The name node's data dir, for state beyond the metadata (decommissions); none in unit tests. */
+  dataDir?: string;
+}
+
+export const DEFAULT_COPY_LIMITS: CopyLimits = { streamsPerNode: 2, maxStreams: 8, bytesPerSecond: 0 };
+
+export type NodeState = 'live' | 'dead' | DrainState;
+
+export interface DecommissionView {
+  id: string;
+  state: NodeState;
+  chunks: number;
+  remaining: number;
 }
 
 export interface ReplicaRef {
@@ -55,7 +80,7 @@ export interface FsckProblemView {
   path: string;
   chunkId: string;
   index: number;
-  problem: 'missing' | 'under-replicated';
+  problem: 'missing' | 'corrupt' | 'under-replicated';
   live: number;
   wanted: number;
 }
@@ -65,6 +90,8 @@ const WRITE_LEASE_MS = 10 * 60_000;
 const TRUNCATE_DEADLINE_MS = 10_000;
 /** Longest a read waits for replicas right after a restart, before data nodes have re-registered. */
 const SAFE_MODE_WAIT_MS = 8_000;
+/** Safe mode lasts at least this long (bounded by the node timeout), so every replica can report. */
+const SAFE_MODE_GRACE_MS = 3_000;
 
 /**
  * The name node's domain operations: namespace calls (plan + durable apply),
@@ -74,11 +101,16 @@ const SAFE_MODE_WAIT_MS = 8_000;
 export class NameNode {
   readonly registry: DataNodeRegistry;
   readonly deletions: DeletionQueue;
+  readonly drains: Decommissions;
+  readonly corrupt = new CorruptReplicas();
+  readonly health: ReplicaHealth;
+  readonly copier: ChunkCopier;
+  readonly replication: ReplicationMonitor;
+  readonly balancer: Balancer;
   private readonly clients = new DataNodeClients();
   /** Chunks with a writer between PrepareWrite and CommitWrite, with their lease expiry. */
   private readonly writing = new Map<string, number>();
-  private readonly startedMs = Date.now();
-  private safeMode: boolean;
+  private readonly safeMode: SafeMode;
   private sweepTimer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -87,8 +119,55 @@ export class NameNode {
     private readonly log: Logger,
   ) {
     this.registry = new DataNodeRegistry(settings.nodeTimeoutMs, log);
-    this.deletions = new DeletionQueue(this.registry, this.clients, (node, id) => this.isWantedReplica(node, id), log);
-    this.safeMode = store.state.chunks.size > 0;
+    this.safeMode = new SafeMode(
+      store.state.chunks.size > 0,
+      settings.nodeTimeoutMs,
+      Math.min(settings.nodeTimeoutMs, SAFE_MODE_GRACE_MS),
+      log,
+    );
+    this.deletions = new DeletionQueue(
+      this.registry,
+      this.clients,
+      (node, id) => this.isWantedReplica(node, id),
+      log,
+      500,
+      () => this.inSafeMode(),
+    );
+    this.drains = new Decommissions(settings.dataDir, log);
+    this.health = new ReplicaHealth(this.registry, this.drains, this.corrupt);
+    this.copier = new ChunkCopier(settings.copy ?? DEFAULT_COPY_LIMITS, this.registry, this.clients, log);
+    const isBeingWritten = (id: string): boolean => (this.writing.get(id) ?? 0) > Date.now();
+    this.replication = new ReplicationMonitor({
+      chunks: this.chunks,
+      registry: this.registry,
+      health: this.health,
+      corrupt: this.corrupt,
+      drains: this.drains,
+      copier: this.copier,
+      deletions: this.deletions,
+      wanted: settings.replication,
+      chunkSize: this.chunkSize,
+      candidates: () => this.candidates(),
+      isBeingWritten,
+      log,
+    });
+    const band = settings.balanceBand ?? 0.1;
+    this.balancer = new Balancer(
+      {
+        chunks: this.chunks,
+        registry: this.registry,
+        drains: this.drains,
+        health: this.health,
+        copier: this.copier,
+        deletions: this.deletions,
+        wanted: settings.replication,
+        isBeingWritten,
+        onCopied: (chunkId, node) => this.replication.noteCopy(chunkId, node),
+        log,
+      },
+      band > 0 ? band : 0.1,
+      band > 0,
+    );
   }
 
   private get ns() {
@@ -105,7 +184,7 @@ export class NameNode {
 
   start(): void {
     this.deletions.start();
-    this.sweepTimer = setInterval(() => this.sweep(), Math.max(200, Math.min(1000, this.settings.nodeTimeoutMs / 3)));
+    this.sweepTimer = setInterval(() => this.sweep(), Math.max(100, Math.min(500, this.settings.nodeTimeoutMs / 3)));
     this.sweepTimer.unref();
   }
 
@@ -115,16 +194,28 @@ export class NameNode {
     this.clients.close();
   }
 
+  /** The name node's clock tick: liveness, then (out of safe mode) re-replication, trimming and balancing. */
   private sweep(): void {
-    this.registry.sweep();
+    if (this.registry.sweep().length > 0) this.replication.markDirty();
     const now = Date.now();
-    for (const [id, expires] of this.writing) if (expires < now) this.writing.delete(id);
+    for (const [id, expires] of this.writing) {
+      if (expires < now) {
+        this.writing.delete(id);
+        this.replication.markDirty();
+      }
+    }
+    if (this.inSafeMode()) return;
+    this.replication.tick();
+    this.balancer.tick(!this.replication.idle);
   }
 
   private async commit(rec: MetaRecord): Promise<Effects> {
     const effects = await this.store.mutate(rec);
     for (const chunk of effects.freed) this.deleteReplicas(chunk.id, chunk.replicas);
-    if (effects.dropped) this.deleteReplicas(effects.dropped.chunkId, effects.dropped.nodes);
+    if (effects.dropped) {
+      this.deleteReplicas(effects.dropped.chunkId, effects.dropped.nodes);
+      this.replication.markDirty();
+    }
     return effects;
   }
 
@@ -247,6 +338,7 @@ export class NameNode {
   async initialize(caller: Caller): Promise<StatFsView> {
     const effects = await this.commit(this.ns.planInitialize(caller, Date.now()));
     this.log.warn({ uid: caller.uid, chunksFreed: effects.freed.length }, 'file system initialized');
+    events.record('initialized', `file system initialized by uid ${caller.uid} (${effects.freed.length} chunks freed)`);
     return this.statFs();
   }
 
@@ -281,13 +373,11 @@ export class NameNode {
     return inode;
   }
 
+  /** Replicas a reader or writer may use: live and not known corrupt; draining nodes last (still serving). */
   private liveReplicas(chunk: Chunk): ReplicaRef[] {
-    const refs: ReplicaRef[] = [];
-    for (const id of chunk.replicas) {
-      const n = this.registry.get(id);
-      if (n && this.registry.isLive(id)) refs.push({ id, address: n.address });
-    }
-    return refs;
+    const ids = this.health.sources(chunk);
+    ids.sort((a, b) => Number(this.drains.isOut(a)) - Number(this.drains.isOut(b)));
+    return ids.map((id) => ({ id, address: this.registry.get(id)?.address ?? '' }));
   }
 
   private view(chunk: Chunk, replicas: ReplicaRef[]): ChunkView {
@@ -312,14 +402,9 @@ export class NameNode {
     return live;
   }
 
-  /** Safe mode: after a restart, until every chunk with data has a live replica or `nodeTimeout` passes. */
+  /** Safe mode (safe-mode.ts): after a restart, until every chunk with data has a live replica or `nodeTimeout` passes. */
   inSafeMode(): boolean {
-    if (!this.safeMode) return false;
-    if (Date.now() - this.startedMs > this.settings.nodeTimeoutMs || this.countProblems().missing === 0) {
-      this.safeMode = false;
-      this.log.info('leaving safe mode');
-    }
-    return this.safeMode;
+    return this.safeMode.active(() => this.countProblems().missing);
   }
 
   async getChunks(
@@ -345,8 +430,13 @@ export class NameNode {
     return { inode: this.ns.get(ino), chunks: views };
   }
 
+  /** Nodes that may receive chunks: live and not being decommissioned. */
+  private candidates(): PlacementCandidate[] {
+    return this.registry.placementCandidates().filter((c) => !this.drains.isOut(c.id));
+  }
+
   private place(count: number, exclude: ReadonlySet<string>): string[] {
-    const chosen = choosePlacement(this.registry.placementCandidates(), count, exclude, this.chunkSize);
+    const chosen = choosePlacement(this.candidates(), count, exclude, this.chunkSize);
     this.registry.noteAssigned(chosen);
     return chosen;
   }
@@ -413,6 +503,11 @@ export class NameNode {
     this.writing.set(chunkId, Date.now() + WRITE_LEASE_MS);
     this.deletions.enqueue(failedNode, [chunkId]);
     this.log.info({ chunk: chunkId, failedNode, replacement: replacement[0] ?? null }, 'pipeline node replaced');
+    events.record(
+      'pipeline-node-replaced',
+      `chunk ${chunkId}: write pipeline lost ${failedNode}, replaced by ${replacement[0] ?? 'none'}`,
+      { node: failedNode, chunk: chunkId },
+    );
     return {
       chunk: this.view(chunk, this.refs(replicas)),
       replacement: replacement.length > 0 ? this.refs(replacement)[0] : undefined,
@@ -458,22 +553,38 @@ export class NameNode {
     });
     for (const c of committed) this.writing.delete(c.chunkId);
     for (const s of stale) this.deleteReplicas(s.chunkId, s.nodes);
+    // A writer that lost a pipeline node without a replacement leaves chunks for re-replication.
+    this.replication.markDirty();
     return this.ns.get(ino);
   }
 
-  /** A reader found a replica failing its checksum: drop it and delete it, unless it is the last one. */
+  /**
+   * A reader found a replica failing its checksum: it stops counting at once
+   * (re-replication makes a new copy from a good one) and is dropped and
+   * deleted, unless it is the last copy there is.
+   */
   async reportBadReplica(chunkId: string, version: number, node: string, reason: string): Promise<void> {
     const chunk = this.chunks.get(chunkId);
     if (!chunk || chunk.version !== version || !chunk.replicas.has(node)) {
       this.log.info({ chunk: chunkId, version, node, reason }, 'bad replica report for a replica not current; ignored');
       return;
     }
-    if (chunk.replicas.size <= 1) {
-      this.log.error({ chunk: chunkId, node, reason }, 'the only replica is reported bad; keeping it');
+    await this.replaceCorrupt(chunk, node, reason);
+  }
+
+  private async replaceCorrupt(chunk: Chunk, node: string, reason: string): Promise<void> {
+    const known = this.corrupt.has(chunk.id, node);
+    this.corrupt.add(chunk.id, node);
+    this.replication.markDirty();
+    if (this.health.sources(chunk).length === 0) {
+      if (!known) this.log.error({ chunk: chunk.id, node, reason }, 'the only replica is corrupt; keeping it');
       return;
     }
-    this.log.warn({ chunk: chunkId, node, reason }, 'bad replica dropped');
-    await this.commit({ op: 'dropReplicas', chunkId, nodes: [node] });
+    if (!known) this.log.warn({ chunk: chunk.id, node, reason }, 'corrupt replica dropped; copying a good one');
+    if (!known)
+      events.record('replica-bad', `chunk ${chunk.id} on ${node} is corrupt (${reason})`, { node, chunk: chunk.id });
+    if (chunk.replicas.has(node)) await this.commit({ op: 'dropReplicas', chunkId: chunk.id, nodes: [node] });
+    else this.deletions.enqueue(node, [chunk.id]);
   }
 
   // ---- data nodes -----------------------------------------------------
@@ -481,6 +592,7 @@ export class NameNode {
   register(reg: Registration, report: ReportedReplica[]): { clusterId: string; heartbeatIntervalMs: number } {
     this.registry.register(reg);
     this.applyReport(reg.id, report);
+    if (this.drains.isOut(reg.id)) this.log.info({ node: reg.id, state: this.drains.state(reg.id) }, 'draining node');
     return { clusterId: this.store.clusterId, heartbeatIntervalMs: this.settings.heartbeatIntervalMs };
   }
 
@@ -491,15 +603,24 @@ export class NameNode {
   async chunkReport(id: string, report: ReportedReplica[], badChunks: string[]): Promise<void> {
     if (!this.registry.get(id)) throw new DfsError('ENOENT', `unknown data node '${id}': register first`);
     this.applyReport(id, report);
+    // The data node leaves its corrupt chunks out of the report and lists them here (scrubber, failed reads).
     for (const chunkId of badChunks) {
       const chunk = this.chunks.get(chunkId);
-      await this.reportBadReplica(chunkId, chunk?.version ?? -1, id, 'data node found a checksum error');
+      if (chunk) await this.replaceCorrupt(chunk, id, 'the data node found a checksum error');
+      else this.deletions.enqueue(id, [chunkId]);
     }
   }
 
   private applyReport(id: string, report: ReportedReplica[]): void {
     const now = Date.now();
-    const result = reconcileReport(this.chunks, id, report, (c) => (this.writing.get(c) ?? 0) > now);
+    const result = reconcileReport(
+      this.chunks,
+      id,
+      report,
+      (c) => (this.writing.get(c) ?? 0) > now,
+      (c, node) => this.replication.recentlyCopied(c, node),
+    );
+    this.replication.markDirty();
     const node = this.registry.get(id);
     if (node) node.chunkCount = result.valid;
     if (result.toDelete.length > 0) {
@@ -510,24 +631,52 @@ export class NameNode {
 
   // ---- cluster --------------------------------------------------------
 
-  /** Chunks with data and fewer live replicas than wanted (missing: none at all). Chunks being written are skipped. */
-  countProblems(): { underReplicated: number; missing: number } {
+  /**
+   * Chunks with data and fewer counted replicas than wanted (missing: none to
+   * read at all; corrupt: a replica failed its checksum and is not replaced
+   * yet). Chunks being written are skipped.
+   */
+  countProblems(): { underReplicated: number; missing: number; corrupt: number } {
     let underReplicated = 0;
     let missing = 0;
     const now = Date.now();
     for (const chunk of this.chunks.all()) {
       if (chunk.size === 0 || (this.writing.get(chunk.id) ?? 0) > now) continue;
-      const live = this.liveCount(chunk);
-      if (live === 0) missing++;
-      else if (live < this.settings.replication) underReplicated++;
+      if (this.health.sources(chunk).length === 0) missing++;
+      else if (this.health.counted(chunk).length < this.settings.replication) underReplicated++;
     }
-    return { underReplicated, missing };
+    return { underReplicated, missing, corrupt: this.corrupt.size };
   }
 
-  private liveCount(chunk: Chunk): number {
-    let n = 0;
-    for (const id of chunk.replicas) if (this.registry.isLive(id)) n++;
-    return n;
+  nodeState(id: string): NodeState {
+    return this.drains.state(id) ?? (this.registry.isLive(id) ? 'live' : 'dead');
+  }
+
+  /** Starts (or with `cancel` stops) draining nodes; with no ids lists the drains. */
+  decommission(ids: string[], cancel: boolean): DecommissionView[] {
+    for (const id of ids) {
+      if (!this.registry.get(id) && !this.drains.state(id)) {
+        throw new DfsError('ENOENT', `no data node '${id}' (see 'dfs status')`);
+      }
+    }
+    for (const id of ids) {
+      if (cancel) this.drains.cancel(id);
+      else this.drains.start(id);
+    }
+    if (ids.length > 0) this.replication.markDirty();
+    const shown = new Set([...this.drains.all().map(([id]) => id), ...ids]);
+    return [...shown].map((id) => ({
+      id,
+      state: this.nodeState(id),
+      chunks: this.chunks.onNode(id).size,
+      remaining: this.drains.state(id) === 'decommissioning' ? this.replication.remainingOn(id) : 0,
+    }));
+  }
+
+  /** `dfs balance`: with `start`, run the balancer until balanced (band in fraction, 0 = keep); reports progress. */
+  balance(start: boolean, band: number): BalanceView {
+    if (start) this.balancer.request(band > 0 ? band : undefined);
+    return this.balancer.status();
   }
 
   fsck(caller: Caller, path: string): { problems: FsckProblemView[]; files: number; chunks: number } {
@@ -552,13 +701,15 @@ export class NameNode {
       for (const chunk of this.chunks.ofFile(inode.ino)) {
         chunks++;
         if (chunk.size === 0) continue;
-        const live = this.liveCount(chunk);
+        const live = this.health.counted(chunk).length;
         if (live >= wanted) continue;
+        const readable = this.health.sources(chunk).length > 0;
+        const corrupt = this.health.isCorrupt(chunk);
         problems.push({
           path: p,
           chunkId: chunk.id,
           index: chunk.index,
-          problem: live === 0 ? 'missing' : 'under-replicated',
+          problem: corrupt ? 'corrupt' : readable ? 'under-replicated' : 'missing',
           live,
           wanted,
         });

@@ -19,13 +19,16 @@ export interface ReconcileResult {
  * unknown chunks or with a lower version are to be deleted, and chunks the map
  * thought were on the node but are missing from the report leave its set.
  * A chunk being written (`isBeingWritten`) keeps its older replicas: the
- * writer is about to bring them to the new version.
+ * writer is about to bring them to the new version. A replica the report does
+ * not list stays when `mayBeUnreported` says the report may predate it (a
+ * copy that finished while the report was on its way).
  */
 export function reconcileReport(
   chunks: ChunkMap,
   node: string,
   reported: readonly ReportedReplica[],
   isBeingWritten: (chunkId: string) => boolean,
+  mayBeUnreported: (chunkId: string, node: string) => boolean = () => false,
 ): ReconcileResult {
   const toDelete: string[] = [];
   const seen = new Set<string>();
@@ -45,7 +48,7 @@ export function reconcileReport(
     // A newer version than the name node's cannot come from an acknowledged write; keep it, do not count it.
   }
   for (const id of [...chunks.onNode(node)]) {
-    if (seen.has(id)) continue;
+    if (seen.has(id) || mayBeUnreported(id, node)) continue;
     const chunk = chunks.get(id);
     if (chunk) chunks.removeReplica(chunk, node);
   }

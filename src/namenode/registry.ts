@@ -2,6 +2,7 @@ import type { Logger } from '../common/logger';
 import { parseAddress } from '../common/units';
 import { DfsError } from '../rpc/errors';
 import type { PlacementCandidate } from './placement';
+import { events } from './events';
 
 export interface DataNodeEntry {
   id: string;
@@ -85,6 +86,11 @@ export class DataNodeRegistry {
     };
     this.nodes.set(reg.id, entry);
     this.log.info({ node: reg.id, address: reg.address, capacity: reg.capacity }, 'data node registered');
+    events.record(
+      old ? 'node-returned' : 'node-registered',
+      `${reg.id} at ${reg.address} ${old ? 'registered again' : 'registered'}`,
+      { node: reg.id },
+    );
     return entry;
   }
 
@@ -110,6 +116,11 @@ export class DataNodeRegistry {
         this.log.warn(
           { node: n.id, address: n.address, silentMs: this.clock() - n.lastHeartbeatMs },
           'data node is dead',
+        );
+        events.record(
+          'node-dead',
+          `${n.id} at ${n.address} is dead (silent ${Math.round((this.clock() - n.lastHeartbeatMs) / 1000)} s)`,
+          { node: n.id },
         );
       }
       n.wasLive = live;

@@ -152,7 +152,7 @@ export function nameNodeHandlers(nn: NameNode, log: Logger): NameNodeHandlers {
     }),
 
     ClusterStatus: h('ClusterStatus', () => {
-      const { underReplicated, missing } = nn.countProblems();
+      const { underReplicated, missing, corrupt } = nn.countProblems();
       const live = new Set(nn.registry.live().map((n) => n.id));
       const nodes = nn.registry.all().map((n) => ({
         id: n.id,
@@ -163,7 +163,8 @@ export function nameNodeHandlers(nn: NameNode, log: Logger): NameNodeHandlers {
         chunks: nn.store.state.chunks.onNode(n.id).size,
         lastHeartbeatMs: n.lastHeartbeatMs,
         labels: n.labels,
-        state: live.has(n.id) ? 'live' : 'dead',
+        state: nn.nodeState(n.id),
+        decommissionRemaining: nn.drains.state(n.id) === 'decommissioning' ? nn.replication.remainingOn(n.id) : 0,
       }));
       const fs = nn.statFs();
       return {
@@ -178,11 +179,27 @@ export function nameNodeHandlers(nn: NameNode, log: Logger): NameNodeHandlers {
         secured: false,
         replication,
         chunkSize: nn.chunkSize,
+        corrupt,
+        replicationQueue: nn.replication.queued,
       };
     }),
     Fsck: h('Fsck', (r) => {
       const res = nn.fsck(wireCaller(r.caller), r.path);
       return { ...res, healthy: res.problems.length === 0 };
+    }),
+    Decommission: h('Decommission', (r) => ({ nodes: nn.decommission(r.nodeIds, r.cancel) })),
+    Balance: h('Balance', (r) => {
+      if (!Number.isFinite(r.band) || r.band < 0 || r.band > 100) {
+        throw new DfsError('EINVAL', `balance band must be 0-100 percent points, not ${r.band}`);
+      }
+      const s = nn.balance(r.start, r.band / 100);
+      const pct = (f: number) => Math.round(f * 10_000) / 100;
+      return {
+        ...s,
+        band: pct(s.band),
+        spread: pct(s.spread),
+        nodes: s.nodes.map((n) => ({ ...n, utilization: pct(n.utilization) })),
+      };
     }),
 
     Register: h('Register', (r) =>

@@ -13,7 +13,6 @@ import { DIST, Proc, freePort, tempDir, waitFor } from '../helpers/cluster';
 
 const LAUNCHER = path.join(DIST, 'cli', 'local-cluster.js');
 const CLI = path.join(DIST, 'cli', 'main.js');
-const canMount = fs.existsSync('/dev/fuse') && fs.existsSync(path.join(DIST, 'mount', 'main.js'));
 
 async function portFree(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -72,7 +71,7 @@ describe('npm start (local-cluster.js)', () => {
     return { proc, env, root, mount };
   }
 
-  it.skipIf(!canMount)('starts 1 name node and 3 data nodes, mounts, and stops everything on Ctrl-C', async () => {
+  it('starts 1 name node and 3 data nodes, mounts, and stops everything on Ctrl-C', async () => {
     const { proc, env, root, mount } = await launch();
     await waitFor('the cluster to come up', () => proc.log().includes('Press Ctrl-C'), 60_000);
     expect(proc.log()).toContain(`name node    127.0.0.1:${env.DFS_NAMENODE_PORT}`);

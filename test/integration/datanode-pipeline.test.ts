@@ -36,7 +36,7 @@ describe('data node pipeline (real processes, raw gRPC)', () => {
     fs.rmSync(root, { recursive: true, force: true });
   });
 
-  it('registers every node with its address, capacity and labels, then heartbeats', async () => {
+  it('registers every node with its address and capacity, then heartbeats', async () => {
     await waitFor('3 registrations', () => new Set(registry.registers.map((r) => r.id)).size === 3);
     const r = registry.registers.find((x) => x.id === 'dn1')!;
     expect(r.address).toBe(nodes[0].address);
@@ -138,5 +138,29 @@ describe('data node pipeline (real processes, raw gRPC)', () => {
       registry.registers.slice(registersBefore).find((r) => r.id === 'dn2'),
     );
     expect(again.chunks.map((c) => c.chunkId)).toEqual(expect.arrayContaining(['101', '102', '105']));
+  });
+  it('fails a write whose downstream node dies mid-stream with an error naming it, and frees the chunk', async () => {
+    const data = randomBytes(64 * MiB);
+    const write = writeChunk(
+      clients[0],
+      { chunkId: '106', version: '1', offset: '0', pipeline: [ref(1), ref(2)], create: true },
+      data,
+    ).catch((e: Error) => e);
+    await waitFor('dn3 receiving', async () => {
+      const s = await unaryCall<ChunkStat__Output>((cb) => clients[2].statChunk({ chunkId: '106' }, cb));
+      return s.exists;
+    });
+    await nodes[2].proc.kill('SIGKILL');
+    const err = await write;
+    expect(err).toBeInstanceOf(Error);
+    expect((err as Error).message).toMatch(/pipeline node dn3 \(127\.0\.0\.1:\d+\)/);
+    // The survivors released the chunk: a repair write at a new version goes through.
+    const repaired = await writeChunk(
+      clients[0],
+      { chunkId: '106', version: '2', offset: '0', pipeline: [ref(1)], create: true },
+      data,
+    );
+    expect(repaired.written).toEqual(['dn1', 'dn2']);
+    expect(sha(await readChunk(clients[1], '106', 2))).toBe(sha(data));
   });
 });

@@ -108,3 +108,38 @@ describe('client library file semantics', () => {
     expect(await contents(client, '/log')).toBe('new');
   });
 });
+
+describe('client library on a full cluster', () => {
+  let cluster: TestCluster;
+  let client: DfsClient;
+
+  beforeAll(async () => {
+    cluster = await new TestCluster({
+      dataNodes: 2,
+      replication: 2,
+      chunkSize: '1MiB',
+      dataNode: { capacity: '4MiB' },
+    }).start();
+    client = createClient({ namenode: cluster.address, metadataTimeoutMs: 5_000 });
+    await waitFor(
+      '2 live data nodes',
+      async () => (await client.clusterStatus()).nodes.filter((n) => n.live).length === 2,
+    );
+  });
+
+  afterAll(async () => {
+    await client?.close();
+    await cluster?.stop();
+  });
+
+  it('reports ENOSPC by the close at the latest when the cluster is full, and keeps running', async () => {
+    const h = await client.open('/too-big', { flags: RW }, me);
+    const err = await (async () => {
+      for (let at = 0; at < 16 * 1024 * 1024; at += 1024 * 1024) await h.write(at, Buffer.alloc(1024 * 1024, 1));
+      await h.close();
+    })().catch((e: unknown) => e as DfsError);
+    expect(err).toMatchObject({ errno: 'ENOSPC' });
+    // The cluster still answers, and small files still fit.
+    expect((await client.statfs()).capacity).toBeGreaterThan(0);
+  });
+});
