@@ -9,6 +9,8 @@ need_apt=()
 command -v fusermount >/dev/null 2>&1 || need_apt+=(fuse)
 # docker-compose (Debian's, no engine needed) validates docker/compose.yaml in the test suite.
 command -v docker-compose >/dev/null 2>&1 || need_apt+=(docker-compose)
+# Debian's Chromium: the status page test drives it with playwright-core (no browser download).
+[[ -x /usr/bin/chromium ]] || need_apt+=(chromium)
 [[ -n "${DFS_NEED_FIO:-}" ]] && ! command -v fio >/dev/null 2>&1 && need_apt+=(fio)
 if ((${#need_apt[@]})); then
   echo "ensure-env: installing ${need_apt[*]} from apt" >&2

@@ -6,6 +6,7 @@ import { DataNodePool } from './data-nodes';
 import { dataNodeService } from '../rpc/load';
 import { DfsFileHandle } from './file-handle';
 import { MetadataClient } from './metadata';
+import { OpenFileTable } from './open-file';
 import { resolveOptions, type ResolvedOptions } from './options';
 import { normalizePath } from './paths';
 import { checkAccess, R_OK, W_OK } from './permissions';
@@ -33,23 +34,29 @@ const CHUNKS_PER_PAGE = 1000;
 class Client implements DfsClient {
   private readonly meta: MetadataClient;
   private readonly pool = new DataNodePool();
+  /** Handles of one inode share its writer and size (open-file.ts). */
+  private readonly files: OpenFileTable;
 
   constructor(
     private readonly opts: ResolvedOptions,
     private readonly log: Logger,
   ) {
     this.meta = new MetadataClient(opts.namenode, opts.metadataTimeoutMs, opts.attrCacheMs, log);
+    this.files = new OpenFileTable({ meta: this.meta, pool: this.pool, opts, log });
     // Load the data node protocol now: loading it reads files synchronously, which must not
     // happen later on the thread that serves the FUSE mount.
     dataNodeService();
   }
 
-  stat(path: string, caller: Caller): Promise<FileAttr> {
-    return this.meta.resolve(path, caller);
+  /** Sizes include writes still buffered by open handles of this client (as a local disk shows them). */
+  async stat(path: string, caller: Caller): Promise<FileAttr> {
+    return this.files.view(await this.meta.resolve(path, caller));
   }
 
-  readdir(path: string, caller: Caller): Promise<DirEntry[]> {
-    return this.meta.readdir(path, caller);
+  async readdir(path: string, caller: Caller): Promise<DirEntry[]> {
+    const entries = await this.meta.readdir(path, caller);
+    if (this.files.size === 0) return entries;
+    return entries.map((e) => ({ name: e.name, attr: this.files.view(e.attr) }));
   }
 
   mkdir(path: string, mode: number, caller: Caller): Promise<FileAttr> {
@@ -96,10 +103,21 @@ class Client implements DfsClient {
     return this.meta.link(existing, newPath, caller);
   }
 
+  /**
+   * A size change of a file open in this client goes through its shared
+   * state (buffered writes first, prepared chunks forgotten after); explicit
+   * times are set after buffered writes are committed, so a later commit's
+   * mtime does not override them.
+   */
   async setattr(path: string, changes: SetAttrChanges, caller: Caller): Promise<FileAttr> {
     const attr = await this.meta.resolve(path, caller, { follow: true });
     if (changes.size !== undefined && isDir(attr)) throw new DfsError('EISDIR', `${path}: cannot truncate a directory`);
-    return this.meta.setAttr(attr.ino, changes, caller);
+    const open = this.files.get(attr.ino);
+    if (!open) return this.meta.setAttr(attr.ino, changes, caller);
+    const size = changes.size;
+    if (size !== undefined) return open.view(await open.truncate({ ...changes, size }, caller));
+    if (open.dirty && (changes.atimeMs !== undefined || changes.mtimeMs !== undefined)) await open.flush();
+    return open.view(await this.meta.setAttr(attr.ino, changes, caller));
   }
 
   async access(path: string, mask: number, caller: Caller): Promise<void> {
@@ -160,15 +178,19 @@ class Client implements DfsClient {
       (acc === constants.O_RDONLY || acc === constants.O_RDWR ? R_OK : 0) | (writable ? W_OK : 0),
       caller,
     );
-    if (flags & constants.O_TRUNC && writable && attr.size > 0) {
-      attr = await this.meta.setAttr(attr.ino, { size: 0 }, caller);
-    }
     const chunkSize = await this.meta.chunkSize();
+    const file = this.files.acquire(attr, chunkSize);
+    try {
+      if (flags & constants.O_TRUNC && writable && file.size > 0) await file.truncate({ size: 0 }, caller);
+    } catch (err) {
+      this.files.release(file);
+      throw err;
+    }
     return new DfsFileHandle(
       normalizePath(path),
-      attr,
+      file,
+      this.files,
       flags,
-      chunkSize,
       this.meta,
       this.pool,
       caller,

@@ -86,7 +86,8 @@ export class MetadataClient {
         const e = err as DfsError;
         const unreachable = e.errno === 'EIO' && e.message.includes('unreachable');
         if (!idempotent || !unreachable || Date.now() + backoff >= deadline) {
-          if (unreachable || e.errno === 'ETIMEDOUT') this.log.warn({ what, err: e.message }, 'name node call failed');
+          // The caller reports it (the mount as an errno, the CLI on stderr): only a trace here.
+          if (unreachable || e.errno === 'ETIMEDOUT') this.log.debug({ what, err: e.message }, 'name node call failed');
           throw e;
         }
         await new Promise((r) => setTimeout(r, backoff));
@@ -388,7 +389,13 @@ export class MetadataClient {
     return { attr, chunks: r.chunks.map(toChunkLocation), chunkSize: Number(r.chunkSize) };
   }
 
-  /** PrepareWrite is retried: a repeat only bumps the version once more. */
+  /**
+   * PrepareWrite is retried: a repeat only bumps the version once more.
+   * ENOSPC from a name node that is starting (safe mode, or no data node
+   * registered yet: right after a restart the data nodes re-register within a
+   * heartbeat or two) is retried within the metadata budget; ENOSPC from a
+   * running cluster is a full cluster and fails at once.
+   */
   async prepareWrite(
     ino: number,
     index: number,
@@ -396,13 +403,33 @@ export class MetadataClient {
     caller: Caller,
     requestId: string,
   ): Promise<ChunkLocation> {
-    const r = await this.call<object, Parameters<typeof toChunkLocation>[0]>(
-      'PrepareWrite',
-      this.rpc.PrepareWrite,
-      { caller: wireCaller(caller, requestId), ino: String(ino), index: String(index), excludeNodes: exclude },
-      true,
-    );
-    return toChunkLocation(r);
+    const deadline = Date.now() + this.timeoutMs;
+    for (let backoff = 100; ; backoff = Math.min(backoff * 2, 1_000)) {
+      try {
+        const r = await this.call<object, Parameters<typeof toChunkLocation>[0]>(
+          'PrepareWrite',
+          this.rpc.PrepareWrite,
+          { caller: wireCaller(caller, requestId), ino: String(ino), index: String(index), excludeNodes: exclude },
+          true,
+        );
+        return toChunkLocation(r);
+      } catch (err) {
+        const e = err as DfsError;
+        if (e.errno !== 'ENOSPC' || Date.now() + backoff >= deadline || !(await this.starting())) throw e;
+        this.log.debug({ ino, index, requestId, err: e.message }, 'no data node yet (name node starting); retrying');
+        await new Promise((r) => setTimeout(r, backoff));
+      }
+    }
+  }
+
+  /** Whether the name node is still waiting for its data nodes (safe mode, or none live). */
+  private async starting(): Promise<boolean> {
+    try {
+      const s = await this.clusterStatus();
+      return s.safeMode || !s.nodes.some((n) => n.live);
+    } catch {
+      return false;
+    }
   }
 
   async replacePipelineNode(

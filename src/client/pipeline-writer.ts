@@ -11,7 +11,7 @@ import { toMessages, type Segment } from './write-buffer';
 
 type NodeRef = { id: string; address: string };
 
-/** What this handle knows about one chunk it writes: prepared once per handle, repaired on failure. */
+/** What the writer knows about one chunk it writes: prepared once per open inode, repaired on failure. */
 export interface ChunkSession {
   index: number;
   chunkId: string;
@@ -35,14 +35,19 @@ const FATAL = new Set(['ENOSPC', 'EACCES', 'EPERM', 'EFBIG', 'EROFS', 'ENOENT'])
 
 /**
  * Sends segments of one file through the chunks' replication pipelines.
- * PrepareWrite once per chunk per handle; on a failure it finds the dead
- * member, asks the name node for a replacement, seeds the replacement from
- * a survivor (ReplicateChunk) and resends, so a data node dying mid-write
- * does not fail the write (ARCHITECTURE.md, write path step 3).
+ * PrepareWrite once per chunk per open inode (the writer is shared by every
+ * handle of the file in this process, so handles never bump each other's
+ * versions); on a failure it finds the dead member, asks the name node for a
+ * replacement, seeds the replacement from a survivor (ReplicateChunk) and
+ * resends, so a data node dying mid-write does not fail the write
+ * (ARCHITECTURE.md, write path step 3).
  */
 export class PipelineWriter {
   private readonly sessions = new Map<number, Promise<ChunkSession>>();
-  private readonly opened: ChunkSession[] = [];
+  /** Prepared sessions by chunk index (since the last reset). */
+  private readonly ready = new Map<number, ChunkSession>();
+  /** Bumped by reset: a PrepareWrite answered after a reset belongs to the old file and is dropped. */
+  private epoch = 0;
 
   constructor(
     private readonly meta: MetadataClient,
@@ -58,7 +63,10 @@ export class PipelineWriter {
     if (!s) {
       s = this.prepare(index);
       this.sessions.set(index, s);
-      s.catch(() => this.sessions.delete(index));
+      const prepared = s;
+      prepared.catch(() => {
+        if (this.sessions.get(index) === prepared) this.sessions.delete(index);
+      });
     }
     return s;
   }
@@ -66,12 +74,15 @@ export class PipelineWriter {
   /** Forgets every prepared chunk (after a truncate the name node has bumped versions). */
   reset(): void {
     this.sessions.clear();
-    this.opened.length = 0;
+    this.ready.clear();
+    this.epoch++;
   }
 
   private async prepare(index: number): Promise<ChunkSession> {
     const requestId = nextRequestId();
+    const epoch = this.epoch;
     const c: ChunkLocation = await this.meta.prepareWrite(this.ino, index, [], this.caller, requestId);
+    if (epoch !== this.epoch) throw new DfsError('ESTALE', `chunk ${index} of inode ${this.ino}: truncated while preparing`);
     if (c.replicas.length === 0) {
       throw new DfsError(
         'ENOSPC',
@@ -89,7 +100,7 @@ export class PipelineWriter {
       ackedAny: false,
       unsynced: false,
     };
-    this.opened.push(s);
+    this.ready.set(index, s);
     return s;
   }
 
@@ -148,7 +159,13 @@ export class PipelineWriter {
     if (failure.errno === 'ESTALE') {
       // Someone else bumped the chunk's version: start a fresh write session on it.
       const c = await this.meta.prepareWrite(this.ino, s.index, [], this.caller, requestId);
-      Object.assign(s, { version: c.version, token: c.token, pipeline: c.replicas, size: Math.max(s.size, c.size) });
+      Object.assign(s, {
+        chunkId: c.chunkId,
+        version: c.version,
+        token: c.token,
+        pipeline: c.replicas,
+        size: c.chunkId === s.chunkId ? Math.max(s.size, c.size) : c.size,
+      });
       return;
     }
     const alive = await Promise.all(
@@ -214,24 +231,30 @@ export class PipelineWriter {
     }
   }
 
-  /** Chunks written since `since` (indexes), as CommitWrite wants them. */
-  committed(indexes: Iterable<number>): Promise<CommittedChunk[]> {
-    return Promise.all(
-      [...indexes].map(async (i) => {
-        const s = await this.session(i);
-        return {
-          index: String(s.index),
-          chunkId: s.chunkId,
-          version: String(s.version),
-          size: String(s.size),
-          replicas: s.replicas,
-        };
-      }),
-    );
+  /**
+   * The prepared chunks among `indexes` that took data, as CommitWrite wants
+   * them. A chunk whose PrepareWrite or every send failed is left out: its
+   * failure is reported to the writer, and committing it would record data
+   * that no replica has.
+   */
+  committed(indexes: Iterable<number>): CommittedChunk[] {
+    const out: CommittedChunk[] = [];
+    for (const i of indexes) {
+      const s = this.ready.get(i);
+      if (!s || !s.ackedAny) continue;
+      out.push({
+        index: String(s.index),
+        chunkId: s.chunkId,
+        version: String(s.version),
+        size: String(s.size),
+        replicas: s.replicas,
+      });
+    }
+    return out;
   }
 
   /** Sessions written without sync since the last fsync. */
   unsynced(): ChunkSession[] {
-    return this.opened.filter((s) => s.unsynced);
+    return [...this.ready.values()].filter((s) => s.unsynced);
   }
 }

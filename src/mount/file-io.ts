@@ -2,7 +2,7 @@ import { constants } from 'node:fs';
 import type { Caller, FileHandle } from '../client/types';
 import { DfsError } from '../rpc/errors';
 import type { MountState } from './mount-state';
-import { flushDirtySiblings, flushFile, markWritten, type OpenFile } from './open-files';
+import { flushFile, markWritten, type OpenFile } from './open-files';
 
 const { O_RDONLY, O_APPEND, O_CREAT, O_EXCL } = constants;
 /** Not in Node's typings; the same on every Linux architecture. */
@@ -21,12 +21,11 @@ function isWritable(flags: number): boolean {
 export class FileOps {
   constructor(private readonly m: MountState) {}
 
-  /** Writes buffered in other fds of this mount are committed first, so the new handle sees them. */
+  /**
+   * The client shares one writer and size between every handle of an inode,
+   * so a new fd sees what other fds of this mount wrote without a commit.
+   */
   async open(caller: Caller, path: string, flags: number): Promise<number> {
-    if (this.m.files.size > 0) {
-      const attr = await this.m.client.stat(path, caller);
-      await flushDirtySiblings(this.m.files, attr.ino);
-    }
     const handle = await this.m.client.open(path, { flags: handleFlags(flags) }, caller);
     return this.register(handle, path, flags).fd;
   }
@@ -50,10 +49,9 @@ export class FileOps {
     return this.register(handle, path, flags).fd;
   }
 
-  /** Reads see what other fds of this mount wrote to the file, as on a local disk. */
+  /** Reads see what other fds of this mount wrote to the file (the client shares their writer). */
   async read(fd: number, buf: Buffer, len: number, pos: number): Promise<number> {
     const file = this.m.files.get(fd);
-    await flushDirtySiblings(this.m.files, file.handle.ino, file);
     const data = await file.handle.read(pos, len);
     return data.copy(buf, 0, 0, Math.min(len, data.length));
   }

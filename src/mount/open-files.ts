@@ -11,7 +11,7 @@ export interface OpenFile {
   writeSeq: number;
   /** The writeSeq covered by the last successful flush. */
   flushedSeq: number;
-  /** When this fd last changed the file (for picking the freshest size among several writers). */
+  /** When this fd last changed the file (a path truncate goes through the latest writer). */
   lastWriteAt: number;
 }
 
@@ -85,25 +85,22 @@ export async function flushFile(file: OpenFile): Promise<void> {
 }
 
 /**
- * Makes the writes buffered in other fds of the same inode visible to the
- * name node before an operation that must see them (a read through another
- * fd, an explicit utimens, a path truncate): one mount behaves like one
- * local disk for the processes using it.
+ * Commits the writes buffered for an inode before an operation that must
+ * come after them (an explicit utimens, a path truncate). The client shares
+ * one writer between every handle of an inode, so flushing one dirty fd
+ * commits them all; reads and opens need no such step.
  */
 export async function flushDirtySiblings(files: OpenFiles, ino: number, except?: OpenFile): Promise<void> {
-  await Promise.all(
-    files
-      .forIno(ino)
-      .filter((f) => f !== except && isDirty(f))
-      .map((f) => flushFile(f)),
-  );
+  const dirty = files.forIno(ino).filter((f) => f !== except && isDirty(f));
+  if (dirty.length === 0) return;
+  await Promise.all(dirty.map((f) => flushFile(f)));
 }
 
-/** The size the kernel should see: the freshest dirty fd's idea of it, else the name node's. */
-export function effectiveSize(files: OpenFiles, ino: number, committed: number): number {
-  let best: OpenFile | undefined;
-  for (const f of files.forIno(ino)) {
-    if (isDirty(f) && (!best || f.lastWriteAt >= best.lastWriteAt)) best = f;
-  }
-  return best ? best.handle.size : committed;
+/**
+ * The size the kernel should see. The client's stat and readdir already
+ * include writes buffered by any handle of this process (one shared view
+ * per inode), so the attribute's size is it.
+ */
+export function effectiveSize(_files: OpenFiles, _ino: number, committed: number): number {
+  return committed;
 }

@@ -94,7 +94,12 @@ export class Balancer {
   status(): BalanceView {
     const nodes = this.usage();
     const spread = nodes.length > 1 ? nodes[nodes.length - 1].utilization - nodes[0].utilization : 0;
-    const mean = nodes.reduce((s, n) => s + n.bytes, 0) / Math.max(1, nodes.reduce((s, n) => s + n.capacity, 0));
+    const mean =
+      nodes.reduce((s, n) => s + n.bytes, 0) /
+      Math.max(
+        1,
+        nodes.reduce((s, n) => s + n.capacity, 0),
+      );
     let bytesToMove = 0;
     if (spread > this.band) {
       for (const n of nodes) bytesToMove += Math.max(0, n.bytes - (mean + this.band / 2) * n.capacity);
@@ -149,7 +154,14 @@ export class Balancer {
       if (!chunk) return;
       const move: Move = { chunk, version: chunk.version, from: from.id, to: to.id };
       const started = copier.start(
-        { chunkId: chunk.id, version: chunk.version, size: chunk.size, source: from.id, target: to.id, reason: 'balance' },
+        {
+          chunkId: chunk.id,
+          version: chunk.version,
+          size: chunk.size,
+          source: from.id,
+          target: to.id,
+          reason: 'balance',
+        },
         (ok) => this.moved(move, ok),
       );
       if (!started) return;

@@ -42,6 +42,8 @@ export class ChunkCopier {
   private nextStartMs = 0;
   copiedChunks = 0;
   copiedBytes = 0;
+  /** Called (on the next turn of the event loop) when a copy ends, so the next one starts without waiting for a tick. */
+  onSlotFree: () => void = () => undefined;
 
   constructor(
     private readonly limits: CopyLimits,
@@ -128,5 +130,6 @@ export class ChunkCopier {
     } catch (err) {
       this.log.error({ err, chunkId: job.chunkId }, 'chunk copy completion failed');
     }
+    setImmediate(() => this.onSlotFree());
   }
 }

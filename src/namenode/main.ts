@@ -136,7 +136,10 @@ function main(): void {
       DEFAULTS.copyStreamsPerNode,
     )
     .option('--copy-streams <n>', 're-replication/balancing copies in the cluster at once', DEFAULTS.copyStreams)
-    .option('--copy-bandwidth <size>', 'cap on copy bandwidth per second, e.g. 100MiB (env DFS_COPY_BANDWIDTH; 0 = none)')
+    .option(
+      '--copy-bandwidth <size>',
+      'cap on copy bandwidth per second, e.g. 100MiB (env DFS_COPY_BANDWIDTH; 0 = none)',
+    )
     .option('--balance-band <pct>', 'allowed spread of disk use across nodes (env DFS_BALANCE_BAND; default 10%; off)')
     .showHelpAfterError()
     .parse();

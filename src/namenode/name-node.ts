@@ -151,6 +151,11 @@ export class NameNode {
       isBeingWritten,
       log,
     });
+    this.copier.onSlotFree = () => {
+      if (this.inSafeMode()) return;
+      this.replication.pump();
+      this.balancer.tick(!this.replication.idle);
+    };
     const band = settings.balanceBand ?? 0.1;
     this.balancer = new Balancer(
       {

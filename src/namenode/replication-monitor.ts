@@ -99,6 +99,15 @@ export class ReplicationMonitor {
     }
   }
 
+  /** A copy slot came free: start the next copies from the current scan at once. Never throws. */
+  pump(): void {
+    try {
+      this.copyUnderReplicated(this.clock());
+    } catch (err) {
+      this.deps.log.error({ err }, 'replication round failed');
+    }
+  }
+
   private forgetOld(now: number): void {
     for (const [k, at] of this.recent) if (now - at >= RECENT_COPY_MS) this.recent.delete(k);
     for (const [k, until] of this.failedUntil) if (until <= now) this.failedUntil.delete(k);

@@ -106,7 +106,10 @@ export class SyncEngine {
     this.state.clear();
     for (const temp of plan.staleTemps) {
       if (this.uploader.activeTemps.has(temp)) continue;
-      await this.attempt(temp, () => this.retry(() => this.remote.unlinkQuiet(temp)));
+      await this.attempt(temp, async () => {
+        await this.retry(() => this.remote.unlinkQuiet(temp));
+        this.uploader.forget(temp);
+      });
     }
     for (const d of plan.deletes) {
       await this.attempt(d.rel, async () => {
@@ -132,7 +135,11 @@ export class SyncEngine {
     for (const u of plan.uploads) {
       const entry = local.get(u.rel)!;
       // In watch mode a file still being written is left to the settler: uploaded once, complete.
-      if (deferUnsettled && this.settler && (this.settler.has(u.rel) || Date.now() - entry.mtimeMs < this.opts.settleMs)) {
+      if (
+        deferUnsettled &&
+        this.settler &&
+        (this.settler.has(u.rel) || Date.now() - entry.mtimeMs < this.opts.settleMs)
+      ) {
         this.settler.touch(u.rel);
         continue;
       }
@@ -226,7 +233,8 @@ export class SyncEngine {
         this.settler.touch(rel);
         return;
       }
-      if (attempt >= tries) throw new LocalError('EBUSY', `local file ${localPath}: kept changing while being uploaded`);
+      if (attempt >= tries)
+        throw new LocalError('EBUSY', `local file ${localPath}: kept changing while being uploaded`);
       await sleep(this.opts.settleMs, this.signal);
     }
   }
@@ -369,7 +377,12 @@ export class SyncEngine {
 
   private report(err: unknown, rel?: string): void {
     this.totals.errors++;
-    this.emit({ event: 'error', ...(rel !== undefined ? { path: rel } : {}), errno: errnoOf(err), error: messageOf(err) });
+    this.emit({
+      event: 'error',
+      ...(rel !== undefined ? { path: rel } : {}),
+      errno: errnoOf(err),
+      error: messageOf(err),
+    });
   }
 
   private emit(e: SyncEvent): void {

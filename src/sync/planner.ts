@@ -23,7 +23,10 @@ export interface SyncPlan {
   conflicts: Array<{ rel: string; reason: string }>;
 }
 
-export function sameContent(local: Pick<LocalEntry, 'size' | 'mtimeMs'>, remote: Pick<RemoteEntry, 'size' | 'mtimeMs'>) {
+export function sameContent(
+  local: Pick<LocalEntry, 'size' | 'mtimeMs'>,
+  remote: Pick<RemoteEntry, 'size' | 'mtimeMs'>,
+) {
   return local.size === remote.size && Math.floor(local.mtimeMs) === Math.floor(remote.mtimeMs);
 }
 

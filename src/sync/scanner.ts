@@ -12,7 +12,13 @@ export type RemoteTree = Map<string, RemoteEntry>;
 export function localEntryOf(st: Stats): LocalEntry | null {
   const kind = st.isFile() ? 'file' : st.isDirectory() ? 'dir' : null;
   if (!kind) return null;
-  return { kind, size: kind === 'file' ? st.size : 0, mtimeMs: Math.floor(st.mtimeMs), ino: st.ino, mode: st.mode & 0o7777 };
+  return {
+    kind,
+    size: kind === 'file' ? st.size : 0,
+    mtimeMs: Math.floor(st.mtimeMs),
+    ino: st.ino,
+    mode: st.mode & 0o7777,
+  };
 }
 
 /**

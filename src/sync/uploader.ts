@@ -32,6 +32,8 @@ function sameVersion(a: Stats, b: Stats): boolean {
 export class Uploader {
   /** Temp names (rel) being written right now: a catch-up must not remove them as stale. */
   readonly activeTemps = new Set<string>();
+  /** Temps that could not be removed when their upload failed (the cluster was away): removed later. */
+  private readonly orphans = new Set<string>();
 
   constructor(
     private readonly remote: RemoteSide,
@@ -71,6 +73,8 @@ export class Uploader {
         await this.discard(temp);
         throw err;
       }
+      // The cluster answers again: a good moment to clear what an outage left behind.
+      await this.sweepOrphans();
       return { status: 'uploaded', entry, ms: Date.now() - started };
     } finally {
       await source.close().catch(() => undefined);
@@ -93,7 +97,7 @@ export class Uploader {
       // Owner-writable while we fill it; the local mode is applied once the bytes are in.
       await client.create(tempPath, 0o600, this.remote.caller, { exclusive: true });
       handle = await client.open(tempPath, { flags: fsConstants.O_WRONLY }, this.remote.caller);
-      for (let position = 0; position < before.size; ) {
+      for (let position = 0; position < before.size;) {
         if (signal?.aborted) throw new StoppedError();
         const length = Math.min(PIECE_BYTES, before.size - position);
         // A fresh buffer per piece: the client keeps it until the replicas acknowledge it.
@@ -126,8 +130,22 @@ export class Uploader {
     }
   }
 
-  /** Best effort: a temp left behind by a dead name node is removed by the next catch-up. */
+  /** Best effort: a temp that cannot be removed now is retried after the next upload (and by any full pass). */
   private async discard(temp: string): Promise<void> {
-    await this.remote.unlinkQuiet(temp).catch(() => undefined);
+    await this.remote.unlinkQuiet(temp).catch(() => this.orphans.add(temp));
+  }
+
+  /** A full pass removed `temp` (or found it gone). */
+  forget(temp: string): void {
+    this.orphans.delete(temp);
+  }
+
+  private async sweepOrphans(): Promise<void> {
+    for (const temp of [...this.orphans]) {
+      await this.remote.unlinkQuiet(temp).then(
+        () => this.orphans.delete(temp),
+        () => undefined,
+      );
+    }
   }
 }

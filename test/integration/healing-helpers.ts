@@ -52,11 +52,7 @@ export class NameNodeAdmin {
   async healthy(): Promise<boolean> {
     const [s, f] = await Promise.all([this.status(), this.fsck()]);
     return (
-      f.healthy &&
-      Number(s.underReplicated) === 0 &&
-      Number(s.missing) === 0 &&
-      Number(s.corrupt) === 0 &&
-      !s.safeMode
+      f.healthy && Number(s.underReplicated) === 0 && Number(s.missing) === 0 && Number(s.corrupt) === 0 && !s.safeMode
     );
   }
   close(): void {

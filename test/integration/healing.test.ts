@@ -143,6 +143,7 @@ describe('self-healing', () => {
   it('3: a new empty node receives chunks until disk use is balanced; data intact', async () => {
     const dn4 = await cluster.addDataNode({ capacity: '96MiB' });
     expect(chunkFilesOnDisk(dn4.dataDir).size).toBe(0);
+    await waitFor('dn4 live', async () => (await admin.status()).nodes.find((n) => n.id === 'dn4')?.live);
     const before = await admin.balance(false);
     expect(before.balanced).toBe(false);
     const res = await runCli(cluster.address, ['--json', 'balance', '--timeout', '45']);
@@ -213,6 +214,40 @@ describe('self-healing', () => {
     await a.start();
     await b.start();
     await waitFor('healthy again', () => admin.healthy(), 30_000, 250);
+    await expectAllFilesIntact();
+  });
+
+  it('decommission drains a node: status shows it, it ends decommissioned and gets no new chunks', async () => {
+    const res = await runCli(cluster.address, ['decommission', 'dn4']);
+    expect(res.code, res.stderr).toBe(0);
+    expect((await admin.status()).nodes.find((n) => n.id === 'dn4')?.state).toMatch(/^decommission/);
+    const wait = await runCli(cluster.address, ['--json', 'decommission', '--wait', '--timeout', '40', 'dn4']);
+    expect(wait.code, wait.stderr).toBe(0);
+    const st = (await admin.status()).nodes.find((n) => n.id === 'dn4')!;
+    expect(st.state).toBe('decommissioned');
+    for (const f of files()) {
+      for (const c of (await client.fileInfo(f, me)).chunks) {
+        expect(c.replicas.filter((r) => r.id !== 'dn4').length, `${f} chunk ${c.index}`).toBe(2);
+      }
+    }
+    const data = randomBytes(3 * MiB);
+    await writeFile(client, '/h/after-decommission', data);
+    content.set('/h/after-decommission', data);
+    for (const c of (await client.fileInfo('/h/after-decommission', me)).chunks) {
+      expect(c.replicas.map((r) => r.id)).not.toContain('dn4');
+    }
+    await expectAllFilesIntact();
+  });
+
+  it('after a name node restart the data nodes re-register and no valid replica is deleted', async () => {
+    const before = new Map(cluster.datanodes.map((d) => [d.id, chunkFilesOnDisk(d.dataDir)]));
+    await cluster.namenode.proc.kill('SIGKILL');
+    await cluster.namenode.start();
+    await waitFor('data nodes re-registered, out of safe mode, healthy', () => admin.healthy(), 20_000, 200);
+    for (const d of cluster.datanodes) {
+      const now = chunkFilesOnDisk(d.dataDir);
+      for (const id of before.get(d.id)!) expect(now.has(id), `${d.id} lost ${id}`).toBe(true);
+    }
     await expectAllFilesIntact();
   });
 });

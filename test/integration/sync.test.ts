@@ -66,11 +66,16 @@ class WatchedSync {
 
   /** Waits for `n` events of a kind (counting from the start). */
   async waitFor(event: string, n = 1, timeoutMs = 30_000): Promise<void> {
-    await waitFor(`${n} '${event}' event(s); got ${JSON.stringify(this.events.slice(-8))}`, () => this.of(event).length >= n, timeoutMs);
+    await waitFor(
+      `${n} '${event}' event(s); got ${JSON.stringify(this.events.slice(-8))}`,
+      () => this.of(event).length >= n,
+      timeoutMs,
+    );
   }
 
   /** Ctrl-C, as a user stops it. */
   async stop(): Promise<number | null> {
+    if (process.env.SYNC_TEST_DEBUG) console.log(this.events.map((e) => JSON.stringify(e)).join('\n'));
     if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGINT');
     const timer = setTimeout(() => this.child.kill('SIGKILL'), 20_000);
     const code = await this.exited;
@@ -152,7 +157,10 @@ describe('dfs sync and dfs fetch against a real cluster', () => {
   beforeAll(async () => {
     cluster = await new TestCluster({ dataNodes: 2, replication: 2, nodeTimeout: '3s' }).start();
     client = createClient({ namenode: cluster.address, metadataTimeoutMs: 20_000 });
-    await waitFor('2 live data nodes', async () => (await client.clusterStatus()).nodes.filter((n) => n.live).length === 2);
+    await waitFor(
+      '2 live data nodes',
+      async () => (await client.clusterStatus()).nodes.filter((n) => n.live).length === 2,
+    );
   });
 
   afterAll(async () => {
@@ -278,7 +286,10 @@ describe('dfs sync and dfs fetch against a real cluster', () => {
       const uploadsBeforeRenames = w.of('upload').length;
 
       fs.renameSync(path.join(src, 'f1.txt'), path.join(src, 'f2.txt'));
-      await waitRemote('f1 renamed to f2', async () => !(await remoteStat('/w/f1.txt')) && !!(await remoteStat('/w/f2.txt')));
+      await waitRemote(
+        'f1 renamed to f2',
+        async () => !(await remoteStat('/w/f1.txt')) && !!(await remoteStat('/w/f2.txt')),
+      );
       expect((await remoteRead('/w/f2.txt')).toString()).toBe('one\ntwo\n');
 
       fs.renameSync(path.join(src, 'd'), path.join(src, 'e'));
@@ -361,5 +372,46 @@ describe('dfs sync and dfs fetch against a real cluster', () => {
       expect(JSON.parse(r.stdout)).toMatchObject({ ok: true, uploaded: 0 });
       expect((await remoteNames('/restart')).filter((n) => n.includes('.dfs-sync-'))).toEqual([]);
     }, 180_000);
+
+    it('finishes an upload that the name node restart interrupted, without leftovers', async () => {
+      const src = local('restart-mid-upload');
+      fs.mkdirSync(src);
+      const w = await startWatch(['--settle', '300ms', src, '/restart2']);
+      const file = path.join(src, 'large.bin');
+      const fd = fs.openSync(file, 'w');
+      for (let i = 0; i < 12; i++) fs.writeSync(fd, randomBytes(10 * MiB));
+      fs.closeSync(fd);
+      await waitFor('the upload to start', () => w.of('upload-start', 'large.bin').length > 0, 30_000, 20);
+      await cluster.namenode.proc.kill('SIGKILL');
+      await sleep(2_000);
+      await cluster.namenode.start();
+      await waitRemote(
+        'large.bin uploaded',
+        async () => (await remoteStat('/restart2/large.bin'))?.size === 120 * MiB,
+        90_000,
+      );
+      expect(sha(await remoteRead('/restart2/large.bin'))).toBe(sha256File(file));
+      // The interrupted attempt's temp file is removed by the catch-up (or by the attempt itself).
+      await waitRemote('no temp files', async () =>
+        (await remoteNames('/restart2')).every((n) => !n.includes('.dfs-sync-')),
+      );
+      expect(await w.stop()).toBe(0);
+    }, 180_000);
+
+    it('stops cleanly on Ctrl-C in the middle of an upload, leaving no temp file', async () => {
+      const src = local('interrupt');
+      fs.mkdirSync(src);
+      const w = await startWatch(['--settle', '300ms', src, '/interrupt']);
+      const file = path.join(src, 'large.bin');
+      const fd = fs.openSync(file, 'w');
+      for (let i = 0; i < 12; i++) fs.writeSync(fd, randomBytes(10 * MiB));
+      fs.closeSync(fd);
+      await waitFor('the upload to start', () => w.of('upload-start', 'large.bin').length > 0, 30_000, 20);
+      expect(await w.stop()).toBe(0);
+      expect(w.of('upload-abandoned', 'large.bin')).toEqual([expect.objectContaining({ reason: 'interrupted' })]);
+      expect(w.of('upload', 'large.bin')).toEqual([]);
+      expect(await remoteStat('/interrupt/large.bin')).toBeNull();
+      expect((await remoteNames('/interrupt')).filter((n) => n.includes('.dfs-sync-'))).toEqual([]);
+    }, 120_000);
   });
 });

@@ -3,7 +3,13 @@ import { planSync } from '../../src/sync/planner';
 import type { LocalTree, RemoteTree } from '../../src/sync/scanner';
 import type { LocalEntry, RemoteEntry } from '../../src/sync/types';
 
-const file = (size: number, mtimeMs: number, ino = 1): LocalEntry => ({ kind: 'file', size, mtimeMs, ino, mode: 0o644 });
+const file = (size: number, mtimeMs: number, ino = 1): LocalEntry => ({
+  kind: 'file',
+  size,
+  mtimeMs,
+  ino,
+  mode: 0o644,
+});
 const dir = (ino = 2): LocalEntry => ({ kind: 'dir', size: 0, mtimeMs: 0, ino, mode: 0o755 });
 const rfile = (size: number, mtimeMs: number): RemoteEntry => ({ kind: 'file', size, mtimeMs });
 const rdir = (): RemoteEntry => ({ kind: 'dir', size: 0, mtimeMs: 0 });

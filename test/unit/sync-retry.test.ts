@@ -47,13 +47,15 @@ describe('sync retries and ordering', () => {
     const failed: string[] = [];
     const q = new TaskQueue((_e, t) => failed.push(t.label));
     let active = 0;
-    const op = (name: string, fail = false) => async () => {
-      expect(++active).toBe(1);
-      await new Promise((r) => setTimeout(r, 5));
-      seen.push(name);
-      active--;
-      if (fail) throw new Error(name);
-    };
+    const op =
+      (name: string, fail = false) =>
+      async () => {
+        expect(++active).toBe(1);
+        await new Promise((r) => setTimeout(r, 5));
+        seen.push(name);
+        active--;
+        if (fail) throw new Error(name);
+      };
     q.push('a', op('a'));
     q.push('b', op('b', true));
     q.push('c', op('c'));

@@ -13,7 +13,10 @@ export const balance: CommandSpec = {
   summary: 'move chunks until every data node’s disk use is within a band of the others; shows progress',
   args: [],
   options: [
-    { flags: '--band <PCT>', description: 'allowed spread of disk use in percent points (default: the name node’s, 10)' },
+    {
+      flags: '--band <PCT>',
+      description: 'allowed spread of disk use in percent points (default: the name node’s, 10)',
+    },
     { flags: '--status', description: 'only show the balancer’s progress' },
     { flags: '--no-wait', description: 'start balancing and return at once' },
     { flags: '--timeout <SECONDS>', description: 'give up waiting after this long (default 600)' },

@@ -25,7 +25,15 @@ export const fsck: CommandSpec = {
     const healthy = report.problems.length === 0;
     return {
       text: render(p, report.files, report.chunks, report.problems, summary),
-      json: { ok: true, path: p, healthy, files: report.files, chunks: report.chunks, ...summary, problems: report.problems },
+      json: {
+        ok: true,
+        path: p,
+        healthy,
+        files: report.files,
+        chunks: report.chunks,
+        ...summary,
+        problems: report.problems,
+      },
       exitCode: healthy ? 0 : EXIT_AT_RISK,
     };
   },

@@ -18,7 +18,10 @@ export const sync: CommandSpec = {
   summary: 'mirror a local directory into the cluster (once, or continuously with --watch)',
   args: ['<LOCAL_DIR>', '<REMOTE_DIR>'],
   options: [
-    { flags: '-w, --watch', description: 'keep running: upload new and changed files once they settle, follow renames' },
+    {
+      flags: '-w, --watch',
+      description: 'keep running: upload new and changed files once they settle, follow renames',
+    },
     { flags: '--delete', description: 'also remove cluster files and directories that are absent locally' },
     { flags: '--settle <DURATION>', description: 'with --watch: how long a file must stay unchanged (default 1s)' },
     { flags: '-q, --quiet', description: 'report only errors and retries on stderr' },
@@ -71,7 +74,8 @@ export const sync: CommandSpec = {
       }
       const summary = await engine.syncOnce(controller.signal);
       const failed = summary.errors + summary.conflicts;
-      if (failed > 0) throw new CliError(`${failed} ${failed === 1 ? 'entry was' : 'entries were'} not synced (see above)`);
+      if (failed > 0)
+        throw new CliError(`${failed} ${failed === 1 ? 'entry was' : 'entries were'} not synced (see above)`);
       return result('synced', summary);
     } catch (err) {
       if (err instanceof StoppedError) throw new CliError('interrupted', EXIT_INTERRUPTED, 'ECANCELED');
