@@ -378,9 +378,9 @@ export class NameNode {
     return inode;
   }
 
-  /** Replicas a reader or writer may use: live and not known corrupt; draining nodes last (still serving). */
+  /** Replicas a reader or writer may use: live and not known corrupt (unless all are); draining nodes last. */
   private liveReplicas(chunk: Chunk): ReplicaRef[] {
-    const ids = this.health.sources(chunk);
+    const ids = this.health.readable(chunk);
     ids.sort((a, b) => Number(this.drains.isOut(a)) - Number(this.drains.isOut(b)));
     return ids.map((id) => ({ id, address: this.registry.get(id)?.address ?? '' }));
   }
@@ -647,7 +647,7 @@ export class NameNode {
     const now = Date.now();
     for (const chunk of this.chunks.all()) {
       if (chunk.size === 0 || (this.writing.get(chunk.id) ?? 0) > now) continue;
-      if (this.health.sources(chunk).length === 0) missing++;
+      if (this.health.readable(chunk).length === 0) missing++;
       else if (this.health.counted(chunk).length < this.settings.replication) underReplicated++;
     }
     return { underReplicated, missing, corrupt: this.corrupt.size };
@@ -708,7 +708,7 @@ export class NameNode {
         if (chunk.size === 0) continue;
         const live = this.health.counted(chunk).length;
         if (live >= wanted) continue;
-        const readable = this.health.sources(chunk).length > 0;
+        const readable = this.health.readable(chunk).length > 0;
         const corrupt = this.health.isCorrupt(chunk);
         problems.push({
           path: p,

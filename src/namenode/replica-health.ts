@@ -32,6 +32,16 @@ export class ReplicaHealth {
     return out;
   }
 
+  /**
+   * Replicas a reader may try: the sources, or when every live copy is known
+   * corrupt, those (a damaged copy may still serve the ranges that verify).
+   */
+  readable(chunk: Chunk): string[] {
+    const sources = this.sources(chunk);
+    if (sources.length > 0) return sources;
+    return [...chunk.replicas].filter((id) => this.registry.isLive(id));
+  }
+
   isCorrupt(chunk: Chunk): boolean {
     return this.corrupt.nodes(chunk.id).size > 0;
   }
