@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs one dfs role, configured by environment variables that match the CLI flags:
 #   DFS_HOST DFS_PORT DFS_HTTP_PORT DFS_DATA_DIR DFS_REPLICATION DFS_CHUNK_SIZE DFS_NODE_TIMEOUT
-#   DFS_NAMENODE DFS_CAPACITY DFS_ID DFS_LABELS (comma separated) DFS_ADVERTISE_HOST
-#   DFS_MOUNT (mount point) DFS_SECRET_FILE DFS_SYNC_ON_CLOSE=1
+#   DFS_NAMENODE DFS_CAPACITY DFS_ID DFS_LABELS (comma separated) DFS_SYNC_ON_CLOSE=1
+#   DFS_MOUNT (mount point)
+# A data node bound to 0.0.0.0 advertises its hostname (the compose service name).
 # Roles: namenode | datanode | mount | dfs ARGS... | client-suite | any other command (exec'd as is).
 set -euo pipefail
 
@@ -23,15 +24,14 @@ case "$role" in
     mapfile -t args < <(
       flag host "${DFS_HOST:-0.0.0.0}"; flag port "${DFS_PORT:-}"; flag http-port "${DFS_HTTP_PORT:-}"
       flag data-dir "${DFS_DATA_DIR:-/data/namenode}"; flag replication "${DFS_REPLICATION:-}"
-      flag chunk-size "${DFS_CHUNK_SIZE:-}"; flag node-timeout "${DFS_NODE_TIMEOUT:-}"
-      flag secret-file "${DFS_SECRET_FILE:-}")
+      flag chunk-size "${DFS_CHUNK_SIZE:-}"; flag node-timeout "${DFS_NODE_TIMEOUT:-}")
     exec $(bin namenode) "${args[@]}" "$@" ;;
   datanode)
     mapfile -t args < <(
       flag namenode "${DFS_NAMENODE:-namenode:9000}"; flag host "${DFS_HOST:-0.0.0.0}"
-      flag advertise-host "${DFS_ADVERTISE_HOST:-$(hostname)}"; flag port "${DFS_PORT:-}"
+      flag port "${DFS_PORT:-}"
       flag http-port "${DFS_HTTP_PORT:-}"; flag data-dir "${DFS_DATA_DIR:-/data/datanode}"
-      flag capacity "${DFS_CAPACITY:-}"; flag id "${DFS_ID:-}"; flag secret-file "${DFS_SECRET_FILE:-}"
+      flag capacity "${DFS_CAPACITY:-}"; flag id "${DFS_ID:-}"
       IFS=, read -ra labels <<< "${DFS_LABELS:-}"
       for l in "${labels[@]}"; do flag label "$l"; done
       [[ ${DFS_SYNC_ON_CLOSE:-0} == 1 ]] && echo --sync-on-close
