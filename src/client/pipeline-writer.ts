@@ -82,7 +82,8 @@ export class PipelineWriter {
     const requestId = nextRequestId();
     const epoch = this.epoch;
     const c: ChunkLocation = await this.meta.prepareWrite(this.ino, index, [], this.caller, requestId);
-    if (epoch !== this.epoch) throw new DfsError('ESTALE', `chunk ${index} of inode ${this.ino}: truncated while preparing`);
+    if (epoch !== this.epoch)
+      throw new DfsError('ESTALE', `chunk ${index} of inode ${this.ino}: truncated while preparing`);
     if (c.replicas.length === 0) {
       throw new DfsError(
         'ENOSPC',

@@ -59,7 +59,14 @@ class FakeCluster {
   }
 
   location(index: number, c: FakeChunk): ChunkLocation {
-    return { index, chunkId: c.id, version: c.version, size: c.size, replicas: [{ id: 'n1', address: 'a1' }], token: '' };
+    return {
+      index,
+      chunkId: c.id,
+      version: c.version,
+      size: c.size,
+      replicas: [{ id: 'n1', address: 'a1' }],
+      token: '',
+    };
   }
 
   readonly meta = {
@@ -103,9 +110,7 @@ class FakeCluster {
     },
     getChunks: async (_ino: number, first: number, count: number) => ({
       attr: this.attr(),
-      chunks: [...this.chunks]
-        .filter(([i]) => i >= first && i < first + count)
-        .map(([i, c]) => this.location(i, c)),
+      chunks: [...this.chunks].filter(([i]) => i >= first && i < first + count).map(([i, c]) => this.location(i, c)),
       chunkSize: CHUNK,
     }),
     reportBadReplica: () => undefined,
@@ -124,7 +129,8 @@ class FakeCluster {
       if (version < s.version) throw new DfsError('ESTALE', `version ${version} < ${s.version}`);
       const body = Buffer.concat(messages);
       const end = Number(header.offset) + body.length;
-      const data = s.data.length >= end ? Buffer.from(s.data) : Buffer.concat([s.data, Buffer.alloc(end - s.data.length)]);
+      const data =
+        s.data.length >= end ? Buffer.from(s.data) : Buffer.concat([s.data, Buffer.alloc(end - s.data.length)]);
       body.copy(data, Number(header.offset));
       this.stored.set(header.chunkId, { version, data });
       return { written: ['n1'], size: String(data.length) };
@@ -133,7 +139,10 @@ class FakeCluster {
       const s = this.stored.get(req.chunkId);
       if (!s || s.version !== Number(req.version)) throw new DfsError('ESTALE', `chunk ${req.chunkId} version`);
       const start = Math.floor(Number(req.offset) / BLOCK_SIZE) * BLOCK_SIZE;
-      const end = Math.min(s.data.length, Math.ceil((Number(req.offset) + Number(req.length)) / BLOCK_SIZE) * BLOCK_SIZE);
+      const end = Math.min(
+        s.data.length,
+        Math.ceil((Number(req.offset) + Number(req.length)) / BLOCK_SIZE) * BLOCK_SIZE,
+      );
       const data = s.data.subarray(start, end);
       return [{ offset: String(start), data, crcs: blockCrcs(data), chunkSize: String(s.data.length) }];
     },
