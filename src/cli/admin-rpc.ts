@@ -9,22 +9,27 @@ import { probeNameNode } from './context';
 
 const DEADLINE_MS = 10_000;
 
+export type AdminMethod =
+  | 'Balance'
+  | 'Decommission'
+  | 'CreateClass'
+  | 'DeleteClass'
+  | 'ListClasses'
+  | 'SetClassPattern'
+  | 'SetClass'
+  | 'GetClass';
+
 /**
- * The operator calls (balance, decommission) that the client library does not
- * cover: a plain name node stub, one call per use, closed right after.
+ * The operator calls (balance, decommission, storage classes) that the client
+ * library does not cover: a plain name node stub, one call per use, closed
+ * right after.
  */
-export async function adminCall<Req, Res>(
-  namenode: string,
-  method: 'Balance' | 'Decommission',
-  request: Req,
-): Promise<Res> {
+export async function adminCall<Req, Res>(namenode: string, method: AdminMethod, request: Req): Promise<Res> {
   await probeNameNode(namenode);
   const NameNode = nameNodeService().NameNode;
   const client = new NameNode(namenode, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
   try {
-    const fn = (method === 'Balance' ? client.Balance : client.Decommission) as unknown as Parameters<
-      typeof unary<Req, Res>
-    >[1];
+    const fn = client[method] as unknown as Parameters<typeof unary<Req, Res>>[1];
     return await unary<Req, Res>(client, fn, request, { deadlineMs: DEADLINE_MS, peer: `name node ${namenode}` });
   } finally {
     client.close();

@@ -24,7 +24,8 @@ export interface CommandSpec {
   summary: string;
   /** Commander argument syntax: `<PATH>` required, `[LOCAL]` optional. */
   args: string[];
-  options?: Array<{ flags: string; description: string }>;
+  /** `repeatable`: the option may be given several times; its values arrive joined with ','. */
+  options?: Array<{ flags: string; description: string; repeatable?: boolean }>;
   /** Usage lines shown under `dfs COMMAND --help`. */
   examples: string[];
   run(ctx: CliContext, args: string[], opts: CommandOptions): Promise<CommandResult>;

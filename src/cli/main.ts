@@ -25,6 +25,7 @@ import { decommission } from './commands/decommission';
 import { fsck } from './commands/fsck';
 import { sync } from './commands/sync';
 import { fetchFiles } from './commands/fetch';
+import { storageClass } from './commands/class';
 
 /**
  * `dfs`: the command CLI. Parses the command line (commander), runs one
@@ -53,6 +54,7 @@ export const COMMANDS: CommandSpec[] = [
   decommission,
   sync,
   fetchFiles,
+  storageClass,
 ];
 
 const DEFAULT_NAMENODE = '127.0.0.1:9000';
@@ -113,7 +115,10 @@ function buildProgram(run: (spec: CommandSpec, args: string[], opts: CommandOpti
     const cmd = program.command(spec.name).description(spec.summary);
     if (spec.aliases.length) cmd.aliases(spec.aliases);
     for (const a of spec.args) cmd.argument(a);
-    for (const o of spec.options ?? []) cmd.option(o.flags, o.description);
+    for (const o of spec.options ?? []) {
+      if (o.repeatable) cmd.option(o.flags, o.description, (v: string, prev?: string) => (prev ? `${prev},${v}` : v));
+      else cmd.option(o.flags, o.description);
+    }
     cmd.configureOutput({ outputError: (str, write) => write(usageLine(str, spec.name)) });
     cmd.addHelpText(
       'after',
@@ -126,7 +131,10 @@ function buildProgram(run: (spec: CommandSpec, args: string[], opts: CommandOpti
     );
     cmd.action(async (...actionArgs: unknown[]) => {
       const self = actionArgs[actionArgs.length - 1] as Command;
-      const positional = (self.processedArgs as Array<string | undefined>).filter((a): a is string => a !== undefined);
+      // A variadic argument (`[ARGS...]`) arrives as an array: its values are positional too.
+      const positional = (self.processedArgs as Array<string | string[] | undefined>)
+        .flat()
+        .filter((a): a is string => a !== undefined);
       await run(spec, positional, self.opts<CommandOptions>());
     });
   }

@@ -131,11 +131,13 @@ export interface OpenOptions {
  * An open file. Writes are buffered and sent through the replication
  * pipeline in the background; `flush`/`close` return once every replica has
  * the data and the name node has committed it, `fsync` once every replica
- * has it on disk as well.
+ * has it on disk as well. Every handle of one inode in a client shares its
+ * buffered writes and size (as fds of one file on a local disk do): a flush
+ * or close through any of them commits them all.
  */
 export interface FileHandle {
   readonly ino: number;
-  /** The size including writes still buffered in this handle. */
+  /** The size including writes still buffered by any handle of this file in this client. */
   readonly size: number;
   /** Reads up to `length` bytes at `position`; shorter only at end of file. Holes read as zeros. */
   read(position: number, length: number): Promise<Buffer>;

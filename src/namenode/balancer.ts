@@ -4,7 +4,9 @@ import type { ChunkCopier } from './chunk-copier';
 import type { Decommissions } from './decommission';
 import type { DeletionQueue } from './deletion-queue';
 import type { ReplicaHealth } from './replica-health';
+import type { ClassPolicy } from './placement';
 import type { DataNodeRegistry } from './registry';
+import { matchReplicas } from './storage-class';
 
 export interface BalancerDeps {
   chunks: ChunkMap;
@@ -13,7 +15,10 @@ export interface BalancerDeps {
   health: ReplicaHealth;
   copier: ChunkCopier;
   deletions: DeletionQueue;
+  /** The replication factor when no `policy` is given. */
   wanted: number;
+  /** Storage classes: a move must keep a chunk's replicas as well placed for its class as before. */
+  policy?: ClassPolicy;
   isBeingWritten: (chunkId: string) => boolean;
   /** A chunk was copied to `node` (reports in flight must not undo it). */
   onCopied: (chunkId: string, node: string) => void;
@@ -176,13 +181,19 @@ export class Balancer {
 
   /** A healthy chunk on `from` that `to` lacks and whose move does not overshoot (to would end fuller than from). */
   private pickChunk(from: NodeUsageView, to: NodeUsageView): Chunk | undefined {
-    const { chunks, health, wanted, copier, isBeingWritten } = this.deps;
+    const { chunks, health, copier, isBeingWritten, policy } = this.deps;
     for (const id of chunks.onNode(from.id)) {
       const chunk = chunks.get(id);
       if (!chunk || chunk.size === 0 || chunk.replicas.has(to.id) || this.moves.has(id)) continue;
       if (copier.copying(id) || isBeingWritten(id)) continue;
       const counted = health.counted(chunk);
-      if (!counted.includes(from.id) || counted.length < wanted) continue;
+      const cls = policy?.classOf(chunk);
+      if (!counted.includes(from.id) || counted.length < (cls?.replicas.length ?? this.deps.wanted)) continue;
+      if (cls && policy) {
+        const after = [...counted.filter((n) => n !== from.id), to.id];
+        const before = matchReplicas(cls, counted, policy.labelsOf).matched.size;
+        if (matchReplicas(cls, after, policy.labelsOf).matched.size < before) continue;
+      }
       const fromAfter = (from.bytes - chunk.size) / from.capacity;
       const toAfter = (to.bytes + chunk.size) / to.capacity;
       if (toAfter <= fromAfter) return chunk;

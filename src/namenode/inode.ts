@@ -37,6 +37,13 @@ export interface Inode {
   sorted?: string[];
   /** Symlinks only. */
   target?: string;
+  /** The storage class set on this inode (class-rules.ts decides what applies). */
+  storageClass?: string;
+  /**
+   * Non-directories: the directory entry it was last linked under. A hint,
+   * not persisted: checked at use, searched for when stale (hard links).
+   */
+  link?: { parent: number; name: string };
 }
 
 /** Who performs an operation; root (uid 0) bypasses permission bits. */

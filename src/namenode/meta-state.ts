@@ -1,4 +1,5 @@
 import { DfsError } from '../rpc/errors';
+import { ClassRules, type ClassRulesSnapshot } from './class-rules';
 import { type BoundaryTruncate, type Chunk, ChunkMap, type ChunkSnapshot } from './chunk-map';
 import { Namespace, type NamespaceSnapshot } from './namespace';
 import type { MetaRecord } from './records';
@@ -19,17 +20,21 @@ export interface StateSnapshot {
   namespace: NamespaceSnapshot;
   nextChunkId: number;
   chunks: ChunkSnapshot[];
+  /** Storage classes and name patterns (absent in checkpoints written before they existed). */
+  classes?: ClassRulesSnapshot;
 }
 
 /**
- * All name node metadata: the namespace and the chunk map. `apply` is the one
- * way a record changes it, both live and on journal replay.
+ * All name node metadata: the namespace, the chunk map and the storage class
+ * rules. `apply` is the one way a record changes it, both live and on journal
+ * replay.
  */
 export class MetaState {
   constructor(
     readonly namespace: Namespace,
     readonly chunks: ChunkMap,
     readonly chunkSize: number,
+    readonly classes: ClassRules = new ClassRules(),
   ) {}
 
   static fresh(chunkSize: number, owner: { uid: number; gid: number }, now: number): MetaState {
@@ -75,6 +80,14 @@ export class MetaState {
         effects.dropped = { chunkId: rec.chunkId, nodes: rec.nodes };
         break;
       }
+      case 'classCreate':
+      case 'classDelete':
+      case 'classPattern':
+        this.classes.apply(rec);
+        break;
+      case 'setClass':
+        this.namespace.setStorageClass(rec.ino, rec.className ?? undefined, rec.recursive);
+        break;
       default: {
         for (const ino of this.namespace.apply(rec)) effects.freed.push(...this.chunks.dropFile(ino));
         if (rec.op === 'setattr' && rec.size !== undefined) {
@@ -100,6 +113,7 @@ export class MetaState {
       namespace: this.namespace.snapshot(),
       nextChunkId: this.chunks.nextChunkId,
       chunks: this.chunks.snapshot(),
+      classes: this.classes.snapshot(),
     };
   }
 
@@ -109,6 +123,7 @@ export class MetaState {
       Namespace.restore(snap.namespace),
       ChunkMap.restore(snap.chunks, snap.nextChunkId),
       snap.chunkSize,
+      ClassRules.restore(snap.classes),
     );
   }
 }

@@ -8,12 +8,23 @@ import { CorruptReplicas } from './corrupt-replicas';
 import { DataNodeClients } from './datanode-clients';
 import { Decommissions, type DrainState } from './decommission';
 import { DeletionQueue } from './deletion-queue';
-import { type Caller, type Inode, isDir, isRegular } from './inode';
+import { type Caller, type Inode, isDir, isRegular, ROOT_INO } from './inode';
 import type { Effects } from './meta-state';
 import type { MetaStore } from './metadata-store';
 import { MAX_FILE_SIZE, type ReadDirPage, type SetAttrChanges } from './namespace';
 import { isOwnerOrRoot, MAY_READ, MAY_WRITE, mayAccess } from './permissions';
-import { choosePlacement, type PlacementCandidate } from './placement';
+import { type ClassPolicy, type PlacementCandidate, rankNodes } from './placement';
+import { type EffectiveClass, resolveClass, validatePattern } from './class-rules';
+import {
+  classMeetable,
+  DEFAULT_CLASS,
+  defaultClass,
+  makeClass,
+  matchReplicas,
+  placeForClass,
+  placementState,
+  type StorageClass,
+} from './storage-class';
 import type { MetaRecord } from './records';
 import { reconcileReport, type ReportedReplica } from './reconcile';
 import { DataNodeRegistry, type Registration } from './registry';
@@ -80,9 +91,40 @@ export interface FsckProblemView {
   path: string;
   chunkId: string;
   index: number;
-  problem: 'missing' | 'corrupt' | 'under-replicated';
+  /** misplaced: replicas on nodes the storage class does not want (being moved); unmeetable: no node can fix that. */
+  problem: 'missing' | 'corrupt' | 'under-replicated' | 'misplaced' | 'unmeetable';
   live: number;
   wanted: number;
+}
+
+export interface ClassView {
+  name: string;
+  replicas: string[];
+  builtin: boolean;
+  /** The live nodes can hold a whole chunk of it. */
+  meetable: boolean;
+  /** Regular files it applies to now. */
+  files: number;
+  misplacedChunks: number;
+  unmeetableChunks: number;
+  patterns: string[];
+}
+
+export interface ClassListView {
+  classes: ClassView[];
+  patterns: { pattern: string; className: string }[];
+}
+
+export interface ClassOfView {
+  path: string;
+  className: string;
+  replicas: string[];
+  /** own | pattern | directory | default */
+  source: EffectiveClass['source'];
+  /** The pattern or the directory's path it comes from. */
+  from: string;
+  /** The class set on the inode itself, if any. */
+  own: string;
 }
 
 /** A writer that never commits stops protecting its chunk's older replicas after this long. */
@@ -92,6 +134,8 @@ const TRUNCATE_DEADLINE_MS = 10_000;
 const SAFE_MODE_WAIT_MS = 8_000;
 /** Safe mode lasts at least this long (bounded by the node timeout), so every replica can report. */
 const SAFE_MODE_GRACE_MS = 3_000;
+/** A storage class that cannot be met is logged at most this often (a large file would log every chunk). */
+const UNMET_WARN_EVERY_MS = 30_000;
 
 /**
  * The name node's domain operations: namespace calls (plan + durable apply),
@@ -112,6 +156,10 @@ export class NameNode {
   private readonly writing = new Map<string, number>();
   private readonly safeMode: SafeMode;
   private sweepTimer: NodeJS.Timeout | undefined;
+  /** The cluster default: `--replication` copies anywhere. */
+  readonly defaultClass: StorageClass;
+  readonly policy: ClassPolicy;
+  private readonly unmetWarned = new Map<string, number>();
 
   constructor(
     readonly store: MetaStore,
@@ -119,6 +167,11 @@ export class NameNode {
     private readonly log: Logger,
   ) {
     this.registry = new DataNodeRegistry(settings.nodeTimeoutMs, log);
+    this.defaultClass = defaultClass(settings.replication);
+    this.policy = {
+      classOf: (chunk) => this.effectiveClass(chunk.ino).cls,
+      labelsOf: (node) => this.registry.get(node)?.labels ?? [],
+    };
     this.safeMode = new SafeMode(
       store.state.chunks.size > 0,
       settings.nodeTimeoutMs,
@@ -145,7 +198,7 @@ export class NameNode {
       drains: this.drains,
       copier: this.copier,
       deletions: this.deletions,
-      wanted: settings.replication,
+      policy: this.policy,
       chunkSize: this.chunkSize,
       candidates: () => this.candidates(),
       isBeingWritten,
@@ -166,6 +219,7 @@ export class NameNode {
         copier: this.copier,
         deletions: this.deletions,
         wanted: settings.replication,
+        policy: this.policy,
         isBeingWritten,
         onCopied: (chunkId, node) => this.replication.noteCopy(chunkId, node),
         log,
@@ -216,6 +270,10 @@ export class NameNode {
 
   private async commit(rec: MetaRecord): Promise<Effects> {
     const effects = await this.store.mutate(rec);
+    // Where a file's replicas belong may have changed: its class, or its name or directory.
+    if (rec.op === 'setClass' || rec.op === 'classPattern' || rec.op === 'classCreate' || rec.op === 'rename') {
+      this.replication.markDirty();
+    }
     for (const chunk of effects.freed) this.deleteReplicas(chunk.id, chunk.replicas);
     if (effects.dropped) {
       this.deleteReplicas(effects.dropped.chunkId, effects.dropped.nodes);
@@ -440,10 +498,28 @@ export class NameNode {
     return this.registry.placementCandidates().filter((c) => !this.drains.isOut(c.id));
   }
 
-  private place(count: number, exclude: ReadonlySet<string>): string[] {
-    const chosen = choosePlacement(this.candidates(), count, exclude, this.chunkSize);
-    this.registry.noteAssigned(chosen);
-    return chosen;
+  /**
+   * Up to `count` more nodes for a chunk of inode `ino` that has `held`
+   * replicas, honouring its storage class. A class the live nodes cannot meet
+   * does not fail the write: the best available nodes are taken and it is
+   * logged (fsck and status report the chunk until it can be moved).
+   */
+  private place(ino: number, held: readonly string[], count: number, exclude: ReadonlySet<string>): string[] {
+    const { cls } = this.effectiveClass(ino);
+    const ranked = rankNodes(this.candidates(), new Set([...exclude, ...held]), this.chunkSize);
+    const placed = placeForClass(cls, held, ranked, this.policy.labelsOf, count);
+    if (placed.unmet > 0 && cls.name !== DEFAULT_CLASS) {
+      const last = this.unmetWarned.get(cls.name) ?? 0;
+      if (Date.now() - last >= UNMET_WARN_EVERY_MS) {
+        this.unmetWarned.set(cls.name, Date.now());
+        this.log.warn(
+          { ino, storageClass: cls.name, replicas: cls.replicas, unmet: placed.unmet, placed: placed.chosen },
+          'storage class cannot be met by the live data nodes: chunk placed on the best available nodes',
+        );
+      }
+    }
+    this.registry.noteAssigned(placed.chosen);
+    return placed.chosen;
   }
 
   private noRoom(what: string): DfsError {
@@ -459,7 +535,7 @@ export class NameNode {
       throw new DfsError('EFBIG', `chunk index ${index} beyond the largest file`);
     const exclude = new Set(excludeNodes);
     const existing = this.chunks.at(ino, index);
-    const wanted = this.settings.replication;
+    const wanted = this.effectiveClass(ino).cls.replicas.length;
     let rec: MetaRecord & { op: 'prepare' };
     if (existing) {
       let replicas = (await this.awaitReplicas(existing)).map((r) => r.id).filter((id) => !exclude.has(id));
@@ -470,12 +546,12 @@ export class NameNode {
             `chunk ${existing.id} (index ${index} of inode ${ino}) has no live replica: its data is unavailable`,
           );
         }
-        replicas = this.place(wanted, exclude);
+        replicas = this.place(ino, [], wanted, exclude);
         if (replicas.length === 0) throw this.noRoom(`chunk ${index} of inode ${ino}`);
       }
       rec = { op: 'prepare', ino, index, chunkId: existing.id, version: existing.version + 1, replicas };
     } else {
-      const replicas = this.place(wanted, exclude);
+      const replicas = this.place(ino, [], wanted, exclude);
       if (replicas.length === 0) throw this.noRoom(`chunk ${index} of inode ${ino}`);
       if (replicas.length < wanted) {
         this.log.warn({ ino, index, got: replicas.length, wanted }, 'not enough data nodes: chunk under-replicated');
@@ -502,7 +578,7 @@ export class NameNode {
       throw new DfsError('ESTALE', `chunk ${chunkId} is not chunk ${index} of inode ${ino} (removed or truncated?)`);
     }
     const keep = survivors.filter((id) => id !== failedNode && this.registry.get(id));
-    const replacement = this.place(1, new Set([...keep, failedNode]));
+    const replacement = this.place(ino, keep, 1, new Set([failedNode]));
     const replicas = [...keep, ...replacement];
     await this.commit({ op: 'replace', chunkId, version: chunk.version + 1, replicas });
     this.writing.set(chunkId, Date.now() + WRITE_LEASE_MS);
@@ -634,6 +710,156 @@ export class NameNode {
     }
   }
 
+  // ---- storage classes --------------------------------------------------
+
+  /** The class that applies to an inode and where it comes from (class-rules.ts has the order). */
+  effectiveClass(ino: number): EffectiveClass {
+    return resolveClass(this.ns, this.store.state.classes, ino, this.defaultClass);
+  }
+
+  private get classRules() {
+    return this.store.state.classes;
+  }
+
+  /** `dfs class create` (or with `replace`, redefine: the chunks of its files move in the background). */
+  async createClass(name: string, replicas: string[], replace: boolean): Promise<ClassView> {
+    if (name === DEFAULT_CLASS) {
+      throw new DfsError('EINVAL', `'${DEFAULT_CLASS}' is the built-in class (--replication copies on any nodes)`);
+    }
+    const cls = makeClass(name, replicas);
+    const exists = this.classRules.get(name) !== undefined;
+    if (exists && !replace) throw new DfsError('EEXIST', `storage class '${name}' exists (modify it instead)`);
+    if (!exists && replace) throw new DfsError('ENOENT', `no storage class '${name}' (see 'dfs class list')`);
+    await this.commit({ op: 'classCreate', name, replicas: cls.replicas });
+    this.log.info({ storageClass: name, replicas: cls.replicas, replace }, 'storage class defined');
+    return this.listClasses().classes.find((c) => c.name === name)!;
+  }
+
+  /** `dfs class delete`: refused while a file, a directory or a pattern uses the class. */
+  async deleteClass(name: string): Promise<void> {
+    if (name === DEFAULT_CLASS) throw new DfsError('EINVAL', `the built-in class '${DEFAULT_CLASS}' cannot be deleted`);
+    if (!this.classRules.get(name)) throw new DfsError('ENOENT', `no storage class '${name}' (see 'dfs class list')`);
+    const users: number[] = [];
+    for (const inode of this.ns.inodes.values()) if (inode.storageClass === name) users.push(inode.ino);
+    const patterns = this.classRules.patternRules.filter((p) => p.className === name).map((p) => `'${p.pattern}'`);
+    if (users.length > 0 || patterns.length > 0) {
+      const parts: string[] = [];
+      if (users.length > 0) {
+        parts.push(`set on ${users.length} file(s) or directories (e.g. ${this.pathOf(users[0])})`);
+      }
+      if (patterns.length > 0) parts.push(`used by pattern ${patterns.join(', ')}`);
+      throw new DfsError(
+        'EBUSY',
+        `storage class '${name}' is in use: ${parts.join('; ')}. ` +
+          `Clear those first ('dfs class clear PATH', 'dfs class pattern GLOB --remove')`,
+      );
+    }
+    await this.commit({ op: 'classDelete', name });
+    this.log.info({ storageClass: name }, 'storage class deleted');
+  }
+
+  /** `dfs class pattern GLOB CLASS` (null: remove the pattern). */
+  async setClassPattern(pattern: string, className: string | null): Promise<ClassListView> {
+    validatePattern(pattern);
+    if (className === null) {
+      if (!this.classRules.patternRules.some((p) => p.pattern === pattern)) {
+        throw new DfsError('ENOENT', `no pattern '${pattern}' (see 'dfs class list')`);
+      }
+    } else {
+      this.classRules.requireKnown(className);
+    }
+    await this.commit({ op: 'classPattern', pattern, className });
+    return this.listClasses();
+  }
+
+  /** `dfs class set PATH CLASS [-r]` / `dfs class clear PATH [-r]` (className null). Owner or root only. */
+  async setClass(caller: Caller, path: string, className: string | null, recursive: boolean): Promise<ClassOfView> {
+    const inode = this.ns.resolvePath(caller, path, true);
+    if (!isOwnerOrRoot(inode, caller)) {
+      throw new DfsError('EPERM', `${path}: only the owner or root may set its storage class`);
+    }
+    if (className !== null) this.classRules.requireKnown(className);
+    if (recursive && !isDir(inode)) throw new DfsError('ENOTDIR', `${path}: -r needs a directory`);
+    await this.commit({ op: 'setClass', ino: inode.ino, className, recursive });
+    return this.classOf(caller, path);
+  }
+
+  /** `dfs class get PATH`: the effective class and where it comes from. */
+  classOf(caller: Caller, path: string): ClassOfView {
+    const inode = this.ns.resolvePath(caller, path, true);
+    const e = this.effectiveClass(inode.ino);
+    return {
+      path,
+      className: e.cls.name,
+      replicas: e.cls.replicas,
+      source: e.source,
+      from: typeof e.from === 'number' ? this.pathOf(e.from) : (e.from ?? ''),
+      own: inode.storageClass ?? '',
+    };
+  }
+
+  /** A path naming `ino` (the first one for a hard-linked file), for messages and `class get`. */
+  pathOf(ino: number): string {
+    const parts: string[] = [];
+    let cur = ino;
+    for (let depth = 0; cur !== ROOT_INO && depth < 4096; depth++) {
+      const inode = this.ns.inodes.get(cur);
+      if (!inode) return `inode ${ino}`;
+      const parent = isDir(inode) ? inode.parent : this.ns.locate(cur)?.parent;
+      if (parent === undefined) return `inode ${ino}`;
+      const name = [...(this.ns.inodes.get(parent)?.entries ?? [])].find(([, i]) => i === cur)?.[0];
+      if (name === undefined) return `inode ${ino}`;
+      parts.unshift(name);
+      cur = parent;
+    }
+    return `/${parts.join('/')}`;
+  }
+
+  /** Every class (the built-in default first) with its use and health, and the pattern table. */
+  listClasses(): ClassListView {
+    const nodes = this.candidates().map((c) => c.id);
+    const labelsOf = this.policy.labelsOf;
+    const all = [
+      this.defaultClass,
+      ...[...this.classRules.classes.values()].sort((a, b) => a.name.localeCompare(b.name)),
+    ];
+    const views = new Map<string, ClassView>(
+      all.map((c) => [
+        c.name,
+        {
+          name: c.name,
+          replicas: c.replicas,
+          builtin: c.name === DEFAULT_CLASS,
+          meetable: classMeetable(c, nodes, labelsOf),
+          files: 0,
+          misplacedChunks: 0,
+          unmeetableChunks: 0,
+          patterns: [],
+        },
+      ]),
+    );
+    const patterns = this.classRules.patternRules;
+    for (const p of patterns) views.get(p.className)?.patterns.push(p.pattern);
+    const classOfIno = new Map<number, StorageClass>();
+    for (const inode of this.ns.inodes.values()) {
+      if (!isRegular(inode)) continue;
+      const cls = this.effectiveClass(inode.ino).cls;
+      classOfIno.set(inode.ino, cls);
+      const v = views.get(cls.name);
+      if (v) v.files++;
+    }
+    const now = Date.now();
+    for (const chunk of this.chunks.all()) {
+      if (chunk.size === 0 || (this.writing.get(chunk.id) ?? 0) > now) continue;
+      const cls = classOfIno.get(chunk.ino) ?? this.defaultClass;
+      const state = placementState(cls, this.health.counted(chunk), nodes, labelsOf);
+      const v = views.get(cls.name);
+      if (v && state === 'misplaced') v.misplacedChunks++;
+      if (v && state === 'unmeetable') v.unmeetableChunks++;
+    }
+    return { classes: [...views.values()], patterns };
+  }
+
   // ---- cluster --------------------------------------------------------
 
   /**
@@ -648,7 +874,7 @@ export class NameNode {
     for (const chunk of this.chunks.all()) {
       if (chunk.size === 0 || (this.writing.get(chunk.id) ?? 0) > now) continue;
       if (this.health.readable(chunk).length === 0) missing++;
-      else if (this.health.counted(chunk).length < this.settings.replication) underReplicated++;
+      else if (this.health.counted(chunk).length < this.replication.wanted(chunk)) underReplicated++;
     }
     return { underReplicated, missing, corrupt: this.corrupt.size };
   }
@@ -690,7 +916,7 @@ export class NameNode {
     const seen = new Set<number>();
     let files = 0;
     let chunks = 0;
-    const wanted = this.settings.replication;
+    const nodes = this.candidates().map((c) => c.id);
     const visit = (inode: Inode, p: string): void => {
       if (seen.has(inode.ino)) return;
       seen.add(inode.ino);
@@ -703,11 +929,21 @@ export class NameNode {
       }
       if (!isRegular(inode)) return;
       files++;
+      const { cls } = this.effectiveClass(inode.ino);
+      const wanted = cls.replicas.length;
       for (const chunk of this.chunks.ofFile(inode.ino)) {
         chunks++;
         if (chunk.size === 0) continue;
-        const live = this.health.counted(chunk).length;
-        if (live >= wanted) continue;
+        const counted = this.health.counted(chunk);
+        const live = counted.length;
+        if (live >= wanted) {
+          const state = placementState(cls, counted, nodes, this.policy.labelsOf);
+          if (state === 'misplaced' || state === 'unmeetable') {
+            const meeting = matchReplicas(cls, counted, this.policy.labelsOf).matched.size;
+            problems.push({ path: p, chunkId: chunk.id, index: chunk.index, problem: state, live: meeting, wanted });
+          }
+          continue;
+        }
         const readable = this.health.readable(chunk).length > 0;
         const corrupt = this.health.isCorrupt(chunk);
         problems.push({

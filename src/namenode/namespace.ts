@@ -84,6 +84,7 @@ export interface InodeSnapshot {
   entries?: [string, number][];
   parent?: number;
   target?: string;
+  storageClass?: string;
 }
 
 export interface NamespaceSnapshot {
@@ -595,6 +596,8 @@ export class Namespace {
     if (rec.flags & RENAME_EXCHANGE && existing) {
       srcDir.entries!.set(rec.name, existing.ino);
       dstDir.entries!.set(rec.newName, src.ino);
+      if (!isDir(existing)) existing.link = { parent: srcDir.ino, name: rec.name };
+      if (!isDir(src)) src.link = { parent: dstDir.ino, name: rec.newName };
       if (srcDir !== dstDir) {
         this.reparent(src, srcDir, dstDir);
         this.reparent(existing, dstDir, srcDir);
@@ -624,6 +627,8 @@ export class Namespace {
 
   private addEntry(dir: Inode, name: string, ino: number, now: number): void {
     dir.entries!.set(name, ino);
+    const child = this.inodes.get(ino);
+    if (child && !isDir(child)) child.link = { parent: dir.ino, name };
     dir.sorted = undefined;
     dir.mtimeMs = dir.ctimeMs = now;
   }
@@ -650,6 +655,51 @@ export class Namespace {
     }
   }
 
+  // ---- storage classes ------------------------------------------------
+
+  /** Sets (or with undefined clears) the class of an inode; `recursive` clears every class set below it. */
+  setStorageClass(ino: number, className: string | undefined, recursive: boolean): void {
+    const inode = this.get(ino);
+    if (className === undefined) delete inode.storageClass;
+    else inode.storageClass = className;
+    if (!recursive || !isDir(inode)) return;
+    const stack = [...(inode.entries?.values() ?? [])];
+    const seen = new Set<number>([ino]);
+    while (stack.length > 0) {
+      const child = this.inodes.get(stack.pop()!);
+      if (!child || seen.has(child.ino)) continue;
+      seen.add(child.ino);
+      delete child.storageClass;
+      if (child.entries) stack.push(...child.entries.values());
+    }
+  }
+
+  /** A directory entry naming a non-directory inode: its link hint, or (stale hint) the first found. */
+  locate(ino: number): { parent: number; name: string } | undefined {
+    const inode = this.inodes.get(ino);
+    if (!inode || isDir(inode)) return undefined;
+    const hint = inode.link;
+    if (hint && this.inodes.get(hint.parent)?.entries?.get(hint.name) === ino) return hint;
+    delete inode.link;
+    for (const dir of this.inodes.values()) {
+      if (!dir.entries) continue;
+      for (const [name, child] of dir.entries) {
+        if (child === ino) return (inode.link = { parent: dir.ino, name });
+      }
+    }
+    return undefined;
+  }
+
+  /** Rebuilds the link hints after a restore (they are not in the checkpoint). */
+  private relink(): void {
+    for (const dir of this.inodes.values()) {
+      for (const [name, ino] of dir.entries ?? []) {
+        const child = this.inodes.get(ino);
+        if (child && !isDir(child) && !child.link) child.link = { parent: dir.ino, name };
+      }
+    }
+  }
+
   // ---- checkpoint -----------------------------------------------------
 
   snapshot(): NamespaceSnapshot {
@@ -672,6 +722,7 @@ export class Namespace {
       if (i.entries) s.entries = [...i.entries];
       if (i.parent !== undefined) s.parent = i.parent;
       if (i.target !== undefined) s.target = i.target;
+      if (i.storageClass !== undefined) s.storageClass = i.storageClass;
       inodes.push(s);
     }
     return { nextIno: this.nextIno, inodes };
@@ -698,9 +749,11 @@ export class Namespace {
       if (s.entries) inode.entries = new Map(s.entries);
       if (s.parent !== undefined) inode.parent = s.parent;
       if (s.target !== undefined) inode.target = s.target;
+      if (s.storageClass !== undefined) inode.storageClass = s.storageClass;
       ns.inodes.set(s.ino, inode);
     }
     if (!ns.inodes.has(ROOT_INO)) throw new DfsError('EIO', 'checkpoint has no root inode');
+    ns.relink();
     return ns;
   }
 }

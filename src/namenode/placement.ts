@@ -1,3 +1,6 @@
+import type { Chunk } from './chunk-map';
+import type { LabelsOf, StorageClass } from './storage-class';
+
 /** What placement needs to know about a live data node. */
 export interface PlacementCandidate {
   id: string;
@@ -31,4 +34,19 @@ export function choosePlacement(
     .filter((c) => c.free >= chunkSize);
   scored.sort((a, b) => b.score - a.score || a.tie - b.tie);
   return scored.slice(0, Math.max(0, count)).map((c) => c.id);
+}
+
+/** Every eligible node, best first (the order choosePlacement picks in). */
+export function rankNodes(
+  candidates: readonly PlacementCandidate[],
+  exclude: ReadonlySet<string>,
+  chunkSize: number,
+): string[] {
+  return choosePlacement(candidates, Number.POSITIVE_INFINITY, exclude, chunkSize);
+}
+
+/** What the healing machinery asks about storage classes: a chunk's class and a node's labels. */
+export interface ClassPolicy {
+  classOf(chunk: Chunk): StorageClass;
+  labelsOf: LabelsOf;
 }

@@ -108,4 +108,33 @@ export interface DropReplicasRecord {
 }
 export type ChunkRecord = PrepareRecord | ReplaceRecord | CommitRecord | DropReplicasRecord;
 
-export type MetaRecord = NamespaceRecord | ChunkRecord;
+/** A storage class defined (or redefined) with its normalized replica constraints. */
+export interface ClassCreateRecord {
+  op: 'classCreate';
+  name: string;
+  replicas: string[];
+}
+/** A class removed (only when nothing uses it; its patterns, if any, go with it). */
+export interface ClassDeleteRecord {
+  op: 'classDelete';
+  name: string;
+}
+/** A row of the cluster-wide name pattern table set (`className` null: removed). */
+export interface ClassPatternRecord {
+  op: 'classPattern';
+  pattern: string;
+  className: string | null;
+}
+/**
+ * The class set on an inode (`className` null: cleared). `recursive` also
+ * clears every class set below a directory, so the whole tree follows it.
+ */
+export interface SetClassRecord {
+  op: 'setClass';
+  ino: number;
+  className: string | null;
+  recursive: boolean;
+}
+export type ClassRecord = ClassCreateRecord | ClassDeleteRecord | ClassPatternRecord | SetClassRecord;
+
+export type MetaRecord = NamespaceRecord | ChunkRecord | ClassRecord;

@@ -4,7 +4,7 @@ import { handleUnary } from '../rpc/call';
 import { DfsError } from '../rpc/errors';
 import type { NameNodeHandlers } from '../rpc/gen/dfs/NameNode';
 import type { StatFsReply } from '../rpc/gen/dfs/StatFsReply';
-import type { NameNode, StatFsView } from './name-node';
+import type { ClassListView, ClassOfView, ClassView, NameNode, StatFsView } from './name-node';
 import { toAttr, toChunkInfo, wireCaller, wireInt } from './wire';
 
 /**
@@ -13,7 +13,13 @@ import { toAttr, toChunkInfo, wireCaller, wireInt } from './wire';
  */
 export function nameNodeHandlers(nn: NameNode, log: Logger): NameNodeHandlers {
   const replication = nn.settings.replication;
-  const attr = (i: Parameters<typeof toAttr>[0]) => toAttr(i, replication);
+  const attr = (i: Parameters<typeof toAttr>[0]) => {
+    const { cls } = nn.effectiveClass(i.ino);
+    return toAttr(i, cls.replicas.length, cls.name);
+  };
+  const classInfo = (c: ClassView) => ({ ...c });
+  const classList = (l: ClassListView) => ({ classes: l.classes.map(classInfo), patterns: l.patterns });
+  const classOf = (c: ClassOfView) => ({ ...c });
   const statFs = (s: StatFsView): StatFsReply => ({ ...s });
 
   /** Wraps a handler: bugs (non-DfsError throws) are logged with the request id; expected errors only at debug. */
@@ -201,6 +207,20 @@ export function nameNodeHandlers(nn: NameNode, log: Logger): NameNodeHandlers {
         nodes: s.nodes.map((n) => ({ ...n, utilization: pct(n.utilization) })),
       };
     }),
+
+    CreateClass: h('CreateClass', async (r) => classInfo(await nn.createClass(r.name, r.replicas, r.replace))),
+    DeleteClass: h('DeleteClass', async (r) => {
+      await nn.deleteClass(r.name);
+      return {};
+    }),
+    ListClasses: h('ListClasses', () => classList(nn.listClasses())),
+    SetClassPattern: h('SetClassPattern', async (r) =>
+      classList(await nn.setClassPattern(r.pattern, r.className === '' ? null : r.className)),
+    ),
+    SetClass: h('SetClass', async (r) =>
+      classOf(await nn.setClass(wireCaller(r.caller), r.path, r.className === '' ? null : r.className, r.recursive)),
+    ),
+    GetClass: h('GetClass', (r) => classOf(nn.classOf(wireCaller(r.caller), r.path))),
 
     Register: h('Register', (r) =>
       nn.register(

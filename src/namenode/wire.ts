@@ -17,7 +17,8 @@ export function wireCaller(c: Caller__Output | null | undefined): Caller {
   return { uid: c.uid, gid: c.gid, groups: c.groups ?? [], requestId: c.requestId || undefined };
 }
 
-export function toAttr(i: Inode, replication: number): Attr {
+/** `replication` and `storageClass`: of the inode's effective storage class. */
+export function toAttr(i: Inode, replication: number, storageClass = ''): Attr {
   return {
     ino: i.ino,
     mode: i.mode,
@@ -30,7 +31,7 @@ export function toAttr(i: Inode, replication: number): Attr {
     ctimeMs: i.ctimeMs,
     rdev: i.rdev,
     generation: i.generation,
-    storageClass: '',
+    storageClass,
     replication,
   };
 }

@@ -257,4 +257,33 @@ describe('dfs-mount: random operations behave as on a local disk', () => {
     console.log(`model test: seed ${SEED}, ${ops} ops in ${Date.now() - started} ms`);
     expect(ops).toBeGreaterThan(500);
   });
+
+  it('keeps every byte when a file open for appending is truncated by path and written past a chunk', () => {
+    const p = mount.path('append-truncate');
+    const fd = fs.openSync(p, 'a');
+    fs.writeSync(fd, Buffer.from('before'));
+    fs.truncateSync(p, 0);
+    const data = Buffer.alloc(1024 * 1024 + 4096, 0x5a);
+    fs.writeSync(fd, data);
+    expect(fs.fstatSync(fd).size).toBe(data.length);
+    fs.closeSync(fd);
+    expect(fs.readFileSync(p).equals(data)).toBe(true);
+  });
+
+  it('shares one file between fds: each sees the others, and the file is the union after both close', () => {
+    const p = mount.path('two-fds');
+    const a = fs.openSync(p, 'w+');
+    const b = fs.openSync(p, 'r+');
+    fs.writeSync(a, Buffer.alloc(1536 * 1024, 1), 0, 1536 * 1024, 0);
+    expect(fs.fstatSync(b).size).toBe(1536 * 1024);
+    fs.writeSync(b, Buffer.alloc(1024, 2), 0, 1024, 1536 * 1024);
+    const seen = Buffer.alloc(16);
+    expect(fs.readSync(a, seen, 0, 16, 1536 * 1024 - 8)).toBe(16);
+    expect([...seen]).toEqual([...Array(8).fill(1), ...Array(8).fill(2)]);
+    fs.ftruncateSync(b, 1024 * 1024 + 10);
+    expect(fs.fstatSync(a).size).toBe(1024 * 1024 + 10);
+    fs.closeSync(a);
+    fs.closeSync(b);
+    expect(fs.readFileSync(p).equals(Buffer.alloc(1024 * 1024 + 10, 1))).toBe(true);
+  });
 });

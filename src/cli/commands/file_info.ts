@@ -41,6 +41,7 @@ export const fileInfo: CommandSpec = {
         mtimeMs: a.mtimeMs,
         ctimeMs: a.ctimeMs,
         replication,
+        storageClass: a.storageClass || null,
         chunkSize: info.chunkSize,
         chunkCount: chunks.length,
         underReplicatedChunks: chunks.filter((c) => c.underReplicated).length,
@@ -64,6 +65,7 @@ function render(info: FileInfo): string {
     `modified:     ${formatTime(a.mtimeMs)}`,
     `changed:      ${formatTime(a.ctimeMs)}`,
     `replication:  ${a.replication}`,
+    `class:        ${a.storageClass || '-'}  (see 'dfs class get ${info.path}')`,
     `chunk size:   ${formatBytes(info.chunkSize)}`,
     `chunks:       ${info.chunks.length}${under ? `  (${under} UNDER-REPLICATED)` : ''}`,
   ];

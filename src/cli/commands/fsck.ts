@@ -21,6 +21,9 @@ export const fsck: CommandSpec = {
       missing: count('missing'),
       corrupt: count('corrupt'),
       underReplicated: count('under-replicated'),
+      // Storage classes: replicas on nodes the class does not want (being moved), or that no node can fix.
+      misplaced: count('misplaced'),
+      unmeetable: count('unmeetable'),
     };
     const healthy = report.problems.length === 0;
     return {
@@ -44,7 +47,7 @@ function render(
   files: number,
   chunks: number,
   problems: FsckProblem[],
-  s: { missing: number; corrupt: number; underReplicated: number },
+  s: { missing: number; corrupt: number; underReplicated: number; misplaced: number; unmeetable: number },
 ): string {
   const lines: string[] = [];
   if (problems.length > 0) {
@@ -54,12 +57,16 @@ function render(
   }
   lines.push(
     `${p}: ${files} file(s), ${chunks} chunk(s): ${s.missing} missing, ${s.corrupt} corrupt, ` +
-      `${s.underReplicated} under-replicated`,
+      `${s.underReplicated} under-replicated, ${s.misplaced} misplaced, ${s.unmeetable} unmeetable`,
     problems.length === 0
       ? 'HEALTHY'
       : s.missing > 0 || s.corrupt > 0
         ? 'AT RISK: some data cannot be read or has a damaged copy'
-        : 'AT RISK: some chunks have fewer copies than wanted (the name node is copying them)',
+        : s.underReplicated > 0
+          ? 'AT RISK: some chunks have fewer copies than wanted (the name node is copying them)'
+          : s.misplaced > 0
+            ? 'MISPLACED: some chunks are not where their storage class wants them (the name node is moving them)'
+            : 'UNMEETABLE: some storage classes cannot be met by the live data nodes (see dfs class list)',
   );
   return lines.join('\n');
 }

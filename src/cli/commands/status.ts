@@ -1,17 +1,24 @@
 import { formatBytes } from '../../common/units';
 import type { ClusterStatus, DataNodeInfo } from '../../client/types';
+import type { ListClassesReply__Output } from '../../rpc/gen/dfs/ListClassesReply';
+import { adminCall } from '../admin-rpc';
 import type { CommandSpec } from '../command';
+import { classesJson, renderClasses } from './class';
 import { formatAge, formatTime, table } from '../format';
 
 export const status: CommandSpec = {
   name: 'status',
   aliases: [],
-  summary: 'show the data nodes, space, chunk health and safe mode of the cluster',
+  summary: 'show the data nodes, space, chunk health, storage classes and safe mode of the cluster',
   args: [],
   examples: ['dfs status', 'dfs --json status | jq .underReplicated'],
   async run(ctx) {
     const client = await ctx.client();
     const s = await client.clusterStatus();
+    // A name node without storage classes (older) still gets its status shown.
+    const classes = await adminCall<object, ListClassesReply__Output>(ctx.opts.namenode, 'ListClasses', {}).catch(
+      () => undefined,
+    );
     const now = Date.now();
     const nodes = s.nodes.map((n) => ({
       id: n.id,
@@ -27,7 +34,7 @@ export const status: CommandSpec = {
     }));
     const live = s.nodes.filter((n) => n.live).length;
     return {
-      text: render(ctx.opts.namenode, s, now),
+      text: render(ctx.opts.namenode, s, now) + (classes ? `\n\n${renderClasses(classes)}` : ''),
       json: {
         ok: true,
         namenode: ctx.opts.namenode,
@@ -44,6 +51,7 @@ export const status: CommandSpec = {
         secured: s.secured,
         replication: s.replication,
         chunkSize: s.chunkSize,
+        ...(classes ? classesJson(classes) : {}),
       },
     };
   },
