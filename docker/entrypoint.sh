@@ -3,8 +3,12 @@
 #   DFS_HOST DFS_PORT DFS_HTTP_PORT DFS_DATA_DIR DFS_REPLICATION DFS_CHUNK_SIZE DFS_NODE_TIMEOUT
 #   DFS_NAMENODE DFS_CAPACITY DFS_ID DFS_LABELS (comma separated) DFS_SYNC_ON_CLOSE=1
 #   DFS_MOUNT (mount point)
+# Security (read by the programs themselves; files only, never the secret in a variable):
+#   DFS_SECRET_FILE (name node, data nodes)  DFS_TOKEN_FILE (mount, dfs)  DFS_TLS_CERT DFS_TLS_KEY DFS_TLS_CA
+#   secrets-init: writes DFS_SECRETS_DIR/secret (a new random cluster secret, unless present) and
+#   DFS_SECRETS_DIR/token (a client token for it), mode 0600, owned by DFS_SECRETS_OWNER (default node).
 # A data node bound to 0.0.0.0 advertises its hostname (the compose service name).
-# Roles: namenode | datanode | mount | dfs ARGS... | client-suite | any other command (exec'd as is).
+# Roles: namenode | datanode | mount | dfs ARGS... | client-suite | secrets-init | any other command (exec'd as is).
 set -euo pipefail
 
 APP=${DFS_APP_DIR:-$(cd "$(dirname "$(readlink -f "$0")")/.." 2>/dev/null && pwd)}
@@ -43,6 +47,20 @@ case "$role" in
     exec $(bin mount) "$mnt" -f --namenode "${DFS_NAMENODE:-namenode:9000}" "$@" ;;
   dfs)
     exec $(bin cli) "$@" ;;
+  secrets-init)
+    dir=${DFS_SECRETS_DIR:-/secrets}
+    umask 077
+    mkdir -p "$dir"
+    chmod 700 "$dir"
+    if [[ ! -s $dir/secret ]]; then
+      node -e "process.stdout.write(require('crypto').randomBytes(32).toString('hex') + '\\n')" > "$dir/secret"
+      echo "secrets-init: generated a new cluster secret in $dir/secret"
+    fi
+    $(bin namenode) --secret-file "$dir/secret" --issue-token "${DFS_TOKEN_NAME:-client}" > "$dir/token"
+    if [[ $(id -u) == 0 ]] && id -u "${DFS_SECRETS_OWNER:-node}" >/dev/null 2>&1; then
+      chown -R "${DFS_SECRETS_OWNER:-node}:" "$dir"
+    fi
+    echo "secrets-init: client token in $dir/token" ;;
   client-suite)
     # Mount the compose cluster, prove it works end to end, then run the whole integration suite
     # (which starts its own local clusters inside this container).

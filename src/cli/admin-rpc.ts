@@ -1,11 +1,13 @@
-import * as grpc from '@grpc/grpc-js';
 import { CHANNEL_OPTIONS, unary } from '../rpc/call';
 import type { BalanceRequest } from '../rpc/gen/dfs/BalanceRequest';
 import type { BalanceStatus__Output } from '../rpc/gen/dfs/BalanceStatus';
 import type { DecommissionReply__Output } from '../rpc/gen/dfs/DecommissionReply';
 import type { DecommissionRequest } from '../rpc/gen/dfs/DecommissionRequest';
 import { nameNodeService } from '../rpc/load';
-import { probeNameNode } from './context';
+import { loadClientSecurity } from '../client/credentials';
+import { bearerInterceptor } from '../rpc/auth';
+import { channelCredentials } from '../rpc/tls';
+import { cliSecurityFlags, probeNameNode } from './context';
 
 const DEADLINE_MS = 10_000;
 
@@ -27,7 +29,11 @@ export type AdminMethod =
 export async function adminCall<Req, Res>(namenode: string, method: AdminMethod, request: Req): Promise<Res> {
   await probeNameNode(namenode);
   const NameNode = nameNodeService().NameNode;
-  const client = new NameNode(namenode, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
+  const { token, tls } = loadClientSecurity(cliSecurityFlags());
+  const client = new NameNode(namenode, channelCredentials(tls), {
+    ...CHANNEL_OPTIONS,
+    interceptors: token ? [bearerInterceptor(() => token)] : [],
+  });
   try {
     const fn = client[method] as unknown as Parameters<typeof unary<Req, Res>>[1];
     return await unary<Req, Res>(client, fn, request, { deadlineMs: DEADLINE_MS, peer: `name node ${namenode}` });

@@ -6,12 +6,15 @@ import type { Logger } from '../common/logger';
 import { DfsError } from '../rpc/errors';
 import { CwdStore } from './cwd-store';
 import { CliError } from './errors';
+import type { ClientSecurityFlags } from '../client/credentials';
 
 /** Global options, parsed once by main.ts and handed to every command. */
 export interface GlobalOptions {
   namenode: string;
   json: boolean;
   yes: boolean;
+  /** `--token-file`, `--tls-*`: files, read when the client connects. */
+  security: ClientSecurityFlags;
 }
 
 const VERBOSE_LEVELS = new Set(['info', 'debug', 'trace']);
@@ -41,6 +44,7 @@ export class CliContext {
       groups: process.getgroups?.() ?? [],
     };
     this.cwdStore = new CwdStore(opts.namenode, this.caller.uid);
+    securityFlags = opts.security;
   }
 
   get json(): boolean {
@@ -78,7 +82,8 @@ export class CliContext {
     if (!VERBOSE_LEVELS.has((process.env.DFS_LOG_LEVEL ?? '').toLowerCase())) process.env.DFS_LOG_LEVEL = 'silent';
     // Loaded on first use: `--help`, usage errors and `pwd` never pay for gRPC's start-up.
     const { createClient } = await import('../client');
-    const client = createClient({ namenode: this.opts.namenode });
+    const { loadClientSecurity } = await import('../client/credentials');
+    const client = createClient({ namenode: this.opts.namenode, ...loadClientSecurity(this.opts.security) });
     this.connected = client;
     return client;
   }
@@ -102,6 +107,13 @@ export class CliContext {
   async close(): Promise<void> {
     await this.connected?.close();
   }
+}
+
+/** This run's `--token-file`/`--tls-*` (set by the CliContext), for admin calls made outside the client library. */
+let securityFlags: ClientSecurityFlags = {};
+
+export function cliSecurityFlags(): ClientSecurityFlags {
+  return securityFlags;
 }
 
 /** Resolves when a TCP connection to the name node's address succeeds. */

@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import type { DfsClient } from '../client/types';
+import { ensureSecretFile, loadClusterKeys } from '../rpc/tokens';
 
 /**
  * `npm start`: a whole cluster on this machine — 1 name node, 3 data nodes
@@ -199,6 +200,7 @@ async function main(): Promise<void> {
 
   const logDir = path.join(cfg.dataDir, 'logs');
   fs.mkdirSync(logDir, { recursive: true });
+  const secrets = setupSecrets(cfg.dataDir);
   const children: Child[] = [];
   let mount: Child | undefined;
   let mounted = false;
@@ -265,6 +267,8 @@ async function main(): Promise<void> {
       path.join(cfg.dataDir, 'namenode'),
       '--replication',
       String(cfg.replication),
+      '--secret-file',
+      secrets.secretFile,
     ],
     path.join(logDir, 'namenode.log'),
   );
@@ -290,6 +294,8 @@ async function main(): Promise<void> {
         path.join(cfg.dataDir, ids[i]),
         '--id',
         ids[i],
+        '--secret-file',
+        secrets.secretFile,
       ],
       path.join(logDir, `${ids[i]}.log`),
     );
@@ -298,7 +304,7 @@ async function main(): Promise<void> {
   });
 
   const { createClient } = await import('../client');
-  const client = createClient({ namenode });
+  const client = createClient({ namenode, token: secrets.token });
   try {
     await waitForDataNodes(client, ids, () => !stopping);
   } catch (err) {
@@ -310,7 +316,7 @@ async function main(): Promise<void> {
   let mountNote = 'not mounted (DFS_MOUNT=none)';
   if (cfg.mountPoint) {
     const mp = cfg.mountPoint;
-    mountNote = await startMount(mp, namenode, logDir).then(
+    mountNote = await startMount(mp, namenode, logDir, secrets.tokenFile).then(
       (child) => {
         mount = child;
         mounted = true;
@@ -331,12 +337,14 @@ async function main(): Promise<void> {
     );
   }
 
-  const cli = `node ${path.relative(process.cwd(), path.join(DIST, 'cli', 'main.js')) || 'dist/cli/main.js'}`;
+  const tokenFile = path.relative(process.cwd(), secrets.tokenFile) || secrets.tokenFile;
+  const cli = `DFS_TOKEN_FILE=${tokenFile} node ${path.relative(process.cwd(), path.join(DIST, 'cli', 'main.js')) || 'dist/cli/main.js'}`;
   say('dfs local cluster is up');
   say(`  name node    ${namenode}    status page http://${cfg.host}:${cfg.namenodeHttpPort}/`);
   say(`  data nodes   ${ids.map((id, i) => `${id} ${cfg.host}:${cfg.dataNodePorts[i]}`).join(', ')}`);
   say(`  replication  ${cfg.replication}`);
   say(`  data         ${cfg.dataDir}    logs ${logDir}`);
+  say(`  secret       ${secrets.secretFile} (0600)    client token ${secrets.tokenFile}`);
   say(`  mount        ${mountNote}`);
   say('');
   say('Try:');
@@ -348,7 +356,23 @@ async function main(): Promise<void> {
 }
 
 /** Spawns `dfs-mount MOUNTPOINT -f` and resolves once the kernel lists the mount. */
-async function startMount(mountPoint: string, namenode: string, logDir: string): Promise<Child> {
+/**
+ * The cluster secret (generated once, mode 0600, in DATA_DIR/secrets) and a
+ * client token for the CLI and the mount: a local cluster is never open.
+ */
+function setupSecrets(dataDir: string): { secretFile: string; tokenFile: string; token: string } {
+  const dir = path.join(dataDir, 'secrets');
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const secretFile = path.join(dir, 'secret');
+  if (ensureSecretFile(secretFile)) say(`  generated the cluster secret ${secretFile}`);
+  const token = loadClusterKeys(secretFile).issueClientToken('local');
+  const tokenFile = path.join(dir, 'token');
+  fs.writeFileSync(tokenFile, `${token}\n`, { mode: 0o600 });
+  fs.chmodSync(tokenFile, 0o600);
+  return { secretFile, tokenFile, token };
+}
+
+async function startMount(mountPoint: string, namenode: string, logDir: string, tokenFile: string): Promise<Child> {
   const script = path.join(DIST, 'mount', 'main.js');
   if (!fs.existsSync(script)) throw new Error(`${script} is missing (build the mount first)`);
   if (isMounted(mountPoint) && !unmount(mountPoint)) {
@@ -364,7 +388,7 @@ async function startMount(mountPoint: string, namenode: string, logDir: string):
   const child = new Child(
     'mount',
     'mount/main.js',
-    [mountPoint, '-f', '--namenode', namenode],
+    [mountPoint, '-f', '--namenode', namenode, '--token-file', tokenFile],
     path.join(logDir, 'mount.log'),
   );
   const deadline = Date.now() + MOUNT_TIMEOUT_MS;

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { createLogger } from '../common/logger';
 import type { CommandResult, CommandSpec, CommandOptions } from './command';
+import type { ClientSecurityFlags } from '../client/credentials';
 import { CliContext, type GlobalOptions } from './context';
 import { EXIT_USAGE, reportError } from './errors';
 import { deleteDirectory } from './commands/delete_directory';
@@ -91,6 +92,10 @@ function buildProgram(run: (spec: CommandSpec, args: string[], opts: CommandOpti
     )
     .option('--json', 'print machine-readable JSON (stable keys) instead of text')
     .option('-y, --yes', 'answer yes to confirmations (initialize, delete_directory on a non-empty directory)')
+    .option('--token-file <FILE>', 'client token for a secured cluster, mode 0600 (env DFS_TOKEN_FILE)')
+    .option('--tls-ca <FILE>', 'CA certificate to verify the cluster with TLS (env DFS_TLS_CA)')
+    .option('--tls-cert <FILE>', 'client certificate for mutual TLS (env DFS_TLS_CERT)')
+    .option('--tls-key <FILE>', 'client key for mutual TLS (env DFS_TLS_KEY)')
     .version(packageVersion(), '-V, --version', 'print the version')
     .helpCommand('help [COMMAND]', 'show help for a command')
     .showSuggestionAfterError(true)
@@ -146,14 +151,31 @@ function print(result: CommandResult, json: boolean): void {
   else if (result.text) process.stdout.write(result.text + '\n');
 }
 
+/** Control characters from user input (a path with a newline) are shown escaped: an error stays one line. */
+function oneLine(message: string): string {
+  return message.replace(/[\x00-\x1f\x7f]/g, (c) =>
+    c === '\n' ? '\\n' : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`,
+  );
+}
+
 export async function main(argv: string[]): Promise<number> {
   let exitCode = 0;
   let ctx: CliContext | undefined;
   let activeCommand: string | undefined;
   const program = buildProgram(async (spec, args, opts) => {
     activeCommand = spec.name;
-    const globals = program.opts<{ namenode: string; json?: boolean; yes?: boolean }>();
-    const options: GlobalOptions = { namenode: globals.namenode, json: !!globals.json, yes: !!globals.yes };
+    const globals = program.opts<{ namenode: string; json?: boolean; yes?: boolean } & ClientSecurityFlags>();
+    const options: GlobalOptions = {
+      namenode: globals.namenode,
+      json: !!globals.json,
+      yes: !!globals.yes,
+      security: {
+        tokenFile: globals.tokenFile,
+        tlsCa: globals.tlsCa,
+        tlsCert: globals.tlsCert,
+        tlsKey: globals.tlsKey,
+      },
+    };
     ctx = new CliContext(options, log);
     log.debug({ command: spec.name, args, opts, caller: ctx.caller }, 'running');
     const result = await spec.run(ctx, args, opts);
@@ -170,7 +192,7 @@ export async function main(argv: string[]): Promise<number> {
     } else {
       const explained = ctx ? await ctx.explain(err) : err;
       const r = reportError(explained);
-      process.stderr.write(`dfs: ${activeCommand ? `${activeCommand}: ` : ''}${r.message}\n`);
+      process.stderr.write(`dfs: ${activeCommand ? `${activeCommand}: ` : ''}${oneLine(r.message)}\n`);
       if (debug && explained instanceof Error && explained.stack) process.stderr.write(explained.stack + '\n');
       if (ctx?.json) {
         process.stdout.write(JSON.stringify({ ok: false, errno: r.errno, error: r.message }, null, 2) + '\n');

@@ -13,11 +13,13 @@ import type { ChunkStat__Output } from '../rpc/gen/dfs/ChunkStat';
 export class DataNodePool {
   private readonly clients = new Map<string, DataNodeClient>();
 
+  constructor(private readonly credentials: grpc.ChannelCredentials = grpc.credentials.createInsecure()) {}
+
   get(address: string): DataNodeClient {
     let c = this.clients.get(address);
     if (!c) {
       const DataNode = dataNodeService().DataNode;
-      c = new DataNode(address, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
+      c = new DataNode(address, this.credentials, CHANNEL_OPTIONS);
       this.clients.set(address, c);
     }
     return c;

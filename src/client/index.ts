@@ -3,6 +3,8 @@ import { createLogger, type Logger } from '../common/logger';
 import { DfsError } from '../rpc/errors';
 import { isDir, isRegular, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG } from './attrs';
 import { DataNodePool } from './data-nodes';
+import { bearerInterceptor } from '../rpc/auth';
+import { channelCredentials } from '../rpc/tls';
 import { dataNodeService } from '../rpc/load';
 import { DfsFileHandle } from './file-handle';
 import { MetadataClient } from './metadata';
@@ -33,7 +35,7 @@ const CHUNKS_PER_PAGE = 1000;
 /** The client library: namespace calls go to the name node, file data straight to the data nodes. */
 class Client implements DfsClient {
   private readonly meta: MetadataClient;
-  private readonly pool = new DataNodePool();
+  private readonly pool: DataNodePool;
   /** Handles of one inode share its writer and size (open-file.ts). */
   private readonly files: OpenFileTable;
 
@@ -41,7 +43,12 @@ class Client implements DfsClient {
     private readonly opts: ResolvedOptions,
     private readonly log: Logger,
   ) {
-    this.meta = new MetadataClient(opts.namenode, opts.metadataTimeoutMs, opts.attrCacheMs, log);
+    const credentials = channelCredentials(opts.tls);
+    this.pool = new DataNodePool(credentials);
+    this.meta = new MetadataClient(opts.namenode, opts.metadataTimeoutMs, opts.attrCacheMs, log, {
+      credentials,
+      interceptors: opts.token ? [bearerInterceptor(() => opts.token)] : [],
+    });
     this.files = new OpenFileTable({ meta: this.meta, pool: this.pool, opts, log });
     // Load the data node protocol now: loading it reads files synchronously, which must not
     // happen later on the thread that serves the FUSE mount.

@@ -57,9 +57,13 @@ export class MetadataClient {
     private readonly timeoutMs: number,
     attrCacheMs: number,
     private readonly log: Logger,
+    channel: { credentials: grpc.ChannelCredentials; interceptors: grpc.Interceptor[] } = {
+      credentials: grpc.credentials.createInsecure(),
+      interceptors: [],
+    },
   ) {
     const NameNode = nameNodeService().NameNode;
-    this.rpc = new NameNode(address, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
+    this.rpc = new NameNode(address, channel.credentials, { ...CHANNEL_OPTIONS, interceptors: channel.interceptors });
     this.cache = new MetadataCache(attrCacheMs);
   }
 

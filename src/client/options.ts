@@ -1,6 +1,7 @@
 import type { DfsClientOptions } from './types';
 import { parseAddress } from '../common/units';
 import { DfsError } from '../rpc/errors';
+import type { TlsConfig } from '../rpc/tls';
 
 /** Every client tunable with its default, resolved once in createClient. */
 export interface ResolvedOptions {
@@ -17,11 +18,14 @@ export interface ResolvedOptions {
   dataTimeoutMs: number;
   /** Deadline for one ranged read from one replica, after which the next replica is tried. */
   readTimeoutMs: number;
+  /** Client token for the name node ('' when none). */
+  token: string;
+  tls?: TlsConfig;
 }
 
 const MiB = 1024 * 1024;
 
-export const DEFAULTS: Omit<ResolvedOptions, 'namenode'> = {
+export const DEFAULTS: Omit<ResolvedOptions, 'namenode' | 'token' | 'tls'> = {
   metadataTimeoutMs: 10_000,
   attrCacheMs: 1_000,
   writeBufferBytes: 16 * MiB,
@@ -44,6 +48,8 @@ export function resolveOptions(opts: DfsClientOptions): ResolvedOptions {
     readAheadBytes: opts.readAheadBytes ?? DEFAULTS.readAheadBytes,
     segmentBytes: positive(opts.segmentBytes, 'segmentBytes') ?? DEFAULTS.segmentBytes,
     maxInFlightSegments: positive(opts.maxInFlightSegments, 'maxInFlightSegments') ?? DEFAULTS.maxInFlightSegments,
+    token: opts.token ?? '',
+    tls: opts.tls,
   };
 }
 

@@ -31,6 +31,11 @@ export interface ChunkSession {
 const MAX_SEND_ATTEMPTS = 5;
 const PROBE_TIMEOUT_MS = 2_000;
 /** Errors no other pipeline fixes: surface them as they are. */
+/** A data node refused the session's access token because it expired (tokens.ts says so in its message). */
+function isExpiredToken(err: DfsError): boolean {
+  return err.errno === 'EACCES' && /access token for chunk \S+ expired/.test(err.message);
+}
+
 const FATAL = new Set(['ENOSPC', 'EACCES', 'EPERM', 'EFBIG', 'EROFS', 'ENOENT']);
 
 /**
@@ -144,6 +149,11 @@ export class PipelineWriter {
       } catch (err) {
         failure = err as DfsError;
       }
+      if (isExpiredToken(failure) && attempt < MAX_SEND_ATTEMPTS) {
+        // A long-open file outlived its access token: a fresh write session brings a new one.
+        await this.renew(s, requestId);
+        continue;
+      }
       if (FATAL.has(failure.errno) || attempt >= MAX_SEND_ATTEMPTS) throw failure;
       this.log.warn(
         { requestId, chunkId: s.chunkId, attempt, err: failure.message },
@@ -159,14 +169,7 @@ export class PipelineWriter {
   private async repair(s: ChunkSession, pipeline: NodeRef[], failure: DfsError, requestId: string): Promise<void> {
     if (failure.errno === 'ESTALE') {
       // Someone else bumped the chunk's version: start a fresh write session on it.
-      const c = await this.meta.prepareWrite(this.ino, s.index, [], this.caller, requestId);
-      Object.assign(s, {
-        chunkId: c.chunkId,
-        version: c.version,
-        token: c.token,
-        pipeline: c.replicas,
-        size: c.chunkId === s.chunkId ? Math.max(s.size, c.size) : c.size,
-      });
+      await this.renew(s, requestId);
       return;
     }
     const alive = await Promise.all(
@@ -213,6 +216,18 @@ export class PipelineWriter {
       },
       'pipeline repaired',
     );
+  }
+
+  /** Starts a fresh write session on the chunk: a new version, its current replicas and a new access token. */
+  private async renew(s: ChunkSession, requestId: string): Promise<void> {
+    const c = await this.meta.prepareWrite(this.ino, s.index, [], this.caller, requestId);
+    Object.assign(s, {
+      chunkId: c.chunkId,
+      version: c.version,
+      token: c.token,
+      pipeline: c.replicas,
+      size: c.chunkId === s.chunkId ? Math.max(s.size, c.size) : c.size,
+    });
   }
 
   /** Copies what the survivor holds to the replacement so it can join the pipeline. */

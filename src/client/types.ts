@@ -1,3 +1,4 @@
+import type { TlsConfig } from '../rpc/tls';
 /**
  * The client library's public seam: everything the mount and the CLI may use.
  * Paths are absolute cluster paths ("/a/b"). Every method rejects with a
@@ -164,6 +165,10 @@ export interface DfsClientOptions {
   segmentBytes?: number;
   /** Write streams one open file keeps in flight; tuning, default 3. */
   maxInFlightSegments?: number;
+  /** Client token presented on every name node call (a secured cluster refuses calls without one). */
+  token?: string;
+  /** TLS to the name node and data nodes (see loadClientSecurity in credentials.ts); none: plaintext. */
+  tls?: TlsConfig;
 }
 
 /** The client library. One instance per process; cheap to share between callers. */

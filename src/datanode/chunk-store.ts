@@ -126,7 +126,7 @@ export class ChunkStore {
   async openWriter(rawId: unknown, opts: WriteOptions): Promise<ChunkWriter> {
     const id = parseChunkId(rawId);
     if (!(opts.version > 0)) throw new DfsError('EINVAL', `chunk ${id}: write without a version`);
-    if (!(opts.offset >= 0) || !Number.isSafeInteger(opts.offset)) {
+    if (!(opts.offset >= 0) || !Number.isSafeInteger(opts.offset) || opts.offset > MAX_CHUNK_BYTES) {
       throw new DfsError('EINVAL', `chunk ${id}: bad offset ${opts.offset}`);
     }
     const release = await this.lockFor(id).acquire();
@@ -158,7 +158,9 @@ export class ChunkStore {
   /** Truncates (or extends with zeros) a chunk and gives it `newVersion`. */
   async truncate(rawId: unknown, version: number, newVersion: number, size: number): Promise<ChunkSummary> {
     const id = parseChunkId(rawId);
-    if (!Number.isSafeInteger(size) || size < 0) throw new DfsError('EINVAL', `chunk ${id}: bad size ${size}`);
+    if (!Number.isSafeInteger(size) || size < 0 || size > MAX_CHUNK_BYTES) {
+      throw new DfsError('EINVAL', `chunk ${id}: bad size ${size}`);
+    }
     const release = await this.lockFor(id).acquire();
     try {
       const entry = this.chunks.get(id);
@@ -407,6 +409,9 @@ export class ChunkStore {
  * One write stream into one chunk: sequential appends from the header's offset.
  * `write` calls must not overlap (the pipeline awaits each before the next).
  */
+/** No chunk is larger than the name node's largest --chunk-size: offsets and sizes past it are hostile. */
+export const MAX_CHUNK_BYTES = 4 * 1024 ** 3;
+
 export class ChunkWriter {
   private pos: number;
   private closed = false;
@@ -436,6 +441,9 @@ export class ChunkWriter {
   async write(data: Buffer): Promise<void> {
     if (this.closed) throw new DfsError('EIO', `chunk ${this.chunkId}: write after close`);
     if (data.length === 0) return;
+    if (this.pos + data.length > MAX_CHUNK_BYTES) {
+      throw new DfsError('EFBIG', `chunk ${this.chunkId}: write past ${MAX_CHUNK_BYTES} bytes`);
+    }
     const oldSize = this.entry.size;
     const newSize = Math.max(oldSize, this.pos + data.length);
     const grow = newSize - oldSize;

@@ -1,6 +1,8 @@
 import { Command, InvalidArgumentError } from 'commander';
-import { parseAddress, parseSize } from '../common/units';
+import { parseAddress, parseDuration, parseSize } from '../common/units';
 import { DfsError } from '../rpc/errors';
+import { DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_STREAMS_PER_CLIENT } from './limits';
+import type { DataNodeSecurityFlags } from './security';
 
 /** Everything the data node is configured with, parsed and checked once at start-up. */
 export interface DataNodeConfig {
@@ -17,6 +19,12 @@ export interface DataNodeConfig {
   syncOnClose: boolean;
   /** Background verification rate in bytes/s; 0 disables. */
   scrubRate: number;
+  /** `--secret-file`, `--tls-*` (read by loadDataNodeSecurity; the secret never sits in the config). */
+  security: DataNodeSecurityFlags;
+  /** Concurrent WriteChunk/ReadChunk streams per client host. */
+  streamsPerClient: number;
+  /** A write stream silent this long is cancelled. */
+  idleTimeoutMs: number;
 }
 
 /** Defaults in one place (DESIGN.md lists the flags). */
@@ -48,6 +56,22 @@ function nodeId(text: string): string {
   return text;
 }
 
+function duration(text: string): number {
+  try {
+    const ms = parseDuration(text);
+    if (ms < 100) throw new DfsError('EINVAL', 'at least 100ms');
+    return ms;
+  } catch (err) {
+    throw new InvalidArgumentError((err as DfsError).detail);
+  }
+}
+
+function count(text: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1 || n > 100_000) throw new InvalidArgumentError('expected a number 1-100000');
+  return n;
+}
+
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
@@ -71,6 +95,17 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
       size,
       parseSize(DEFAULTS.scrubRate),
     )
+    .option('--secret-file <file>', 'cluster secret, mode 0600 (env DFS_SECRET_FILE)')
+    .option('--tls-cert <file>', 'TLS certificate, PEM (env DFS_TLS_CERT); also the client certificate for mutual TLS')
+    .option('--tls-key <file>', 'TLS private key, PEM (env DFS_TLS_KEY)')
+    .option('--tls-ca <file>', 'CA that signs the cluster certificates (env DFS_TLS_CA)')
+    .option(
+      '--max-client-streams <n>',
+      'concurrent read/write streams per client host',
+      count,
+      DEFAULT_STREAMS_PER_CLIENT,
+    )
+    .option('--idle-timeout <duration>', 'cancel a write stream silent this long', duration, DEFAULT_IDLE_TIMEOUT_MS)
     .showHelpAfterError(false)
     .allowExcessArguments(false);
   program.parse(argv);
@@ -85,6 +120,12 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
     label: string[];
     syncOnClose: boolean;
     scrubRate: number;
+    secretFile?: string;
+    tlsCert?: string;
+    tlsKey?: string;
+    tlsCa?: string;
+    maxClientStreams: number;
+    idleTimeout: number;
   }>();
   const namenode = o.namenode ?? env.DFS_NAMENODE ?? DEFAULTS.namenode;
   const nn = parseAddress(namenode, 'name node address');
@@ -100,5 +141,8 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
     labels: o.label,
     syncOnClose: o.syncOnClose,
     scrubRate: o.scrubRate,
+    security: { secretFile: o.secretFile, tlsCert: o.tlsCert, tlsKey: o.tlsKey, tlsCa: o.tlsCa },
+    streamsPerClient: o.maxClientStreams,
+    idleTimeoutMs: o.idleTimeout,
   };
 }

@@ -4,6 +4,7 @@ import type http from 'node:http';
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../common/logger';
 import { instrumentStreams, SERVER_OPTIONS } from '../rpc/call';
+import { channelCredentials, serverCredentials } from '../rpc/tls';
 import { DfsError } from '../rpc/errors';
 import { ChunkStore } from './chunk-store';
 import type { DataNodeConfig } from './config';
@@ -13,6 +14,8 @@ import { PeerClients } from './peer-clients';
 import type { PipelineContext } from './pipeline';
 import { Registration } from './registration';
 import { Scrubber } from './scrubber';
+import { streamLimit } from './limits';
+import { ChunkAccess, loadDataNodeSecurity } from './security';
 import { dataNodeHandlers } from './service';
 import { newStats } from './stats';
 import { DATANODE_SERVER_OPTIONS } from './server-options';
@@ -26,7 +29,8 @@ export interface RunningDataNode {
 
 /** Wires the store, the gRPC service, registration, the scrubber and metrics; returns once serving. */
 export async function startDataNode(config: DataNodeConfig, logger: Logger): Promise<RunningDataNode> {
-  // Fail fast, before touching any chunk, when the port is taken.
+  // Fail fast, before touching any chunk, when the port is taken or a secret/certificate is unreadable.
+  const security = loadDataNodeSecurity(config.security);
   await probePort(config.host, config.port);
   const dataDir = await prepareDataDir(config.dataDir);
   const id = await resolveNodeId(dataDir, config.id);
@@ -38,13 +42,26 @@ export async function startDataNode(config: DataNodeConfig, logger: Logger): Pro
     address: `${advertisedHost.includes(':') ? `[${advertisedHost}]` : advertisedHost}:${config.port}`,
   };
   const stats = newStats();
-  const peers = new PeerClients();
-  const ctx: PipelineContext = { store, self, peers, logger: log, syncOnClose: config.syncOnClose, stats };
+  const peers = new PeerClients(channelCredentials(security.tls));
+  const ctx: PipelineContext = {
+    store,
+    self,
+    peers,
+    logger: log,
+    syncOnClose: config.syncOnClose,
+    stats,
+    access: new ChunkAccess(security.keys, log),
+    idleTimeoutMs: config.idleTimeoutMs,
+  };
 
-  const server = new grpc.Server({ ...SERVER_OPTIONS, ...DATANODE_SERVER_OPTIONS });
+  const server = new grpc.Server({
+    ...SERVER_OPTIONS,
+    ...DATANODE_SERVER_OPTIONS,
+    interceptors: [streamLimit(config.streamsPerClient, log)],
+  });
   const definition = dataNodeServiceDefinition();
   server.addService(definition, instrumentStreams(definition, dataNodeHandlers(ctx)));
-  await bind(server, config.host, config.port);
+  await bind(server, config.host, config.port, serverCredentials(security.tls));
 
   let http: http.Server | undefined;
   if (config.httpPort) {
@@ -67,6 +84,8 @@ export async function startDataNode(config: DataNodeConfig, logger: Logger): Pro
     store,
     stats,
     logger: log,
+    keys: security.keys,
+    credentials: channelCredentials(security.tls),
   });
   const scrubber = new Scrubber({
     store,
@@ -80,6 +99,7 @@ export async function startDataNode(config: DataNodeConfig, logger: Logger): Pro
     { address: self.address, dataDir, namenode: config.namenode, capacity: store.capacity },
     'data node serving',
   );
+  if (!security.keys) log.warn('no --secret-file: this data node serves any client that reaches it (open cluster)');
 
   return {
     id,
@@ -109,10 +129,10 @@ function probePort(host: string, port: number): Promise<void> {
   });
 }
 
-function bind(server: grpc.Server, host: string, port: number): Promise<void> {
+function bind(server: grpc.Server, host: string, port: number, creds: grpc.ServerCredentials): Promise<void> {
   const target = `${host.includes(':') ? `[${host}]` : host}:${port}`;
   return new Promise((resolve, reject) =>
-    server.bindAsync(target, grpc.ServerCredentials.createInsecure(), (err) => {
+    server.bindAsync(target, creds, (err) => {
       if (!err) return resolve();
       const inUse = /EADDRINUSE|address already in use/i.test(err.message);
       reject(

@@ -6,6 +6,9 @@ import { forwardingClient, type ForwardingClient } from './wire-passthrough';
 
 /** Channels to other data nodes, one per address, reused by every pipeline and replication. */
 export class PeerClients {
+  /** `credentials`: TLS (presenting this node's certificate) or plaintext, as the node is configured. */
+  constructor(private readonly credentials: grpc.ChannelCredentials = grpc.credentials.createInsecure()) {}
+
   private readonly clients = new Map<string, DataNodeClient>();
   private readonly forwarders = new Map<string, ForwardingClient>();
 
@@ -13,7 +16,7 @@ export class PeerClients {
     let c = this.clients.get(address);
     if (!c) {
       const DataNode = dataNodeService().DataNode;
-      c = new DataNode(address, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
+      c = new DataNode(address, this.credentials, CHANNEL_OPTIONS);
       this.clients.set(address, c);
     }
     return c;
@@ -23,7 +26,7 @@ export class PeerClients {
   forwarder(address: string): ForwardingClient {
     let c = this.forwarders.get(address);
     if (!c) {
-      c = forwardingClient(address, CHANNEL_OPTIONS);
+      c = forwardingClient(address, this.credentials, CHANNEL_OPTIONS);
       this.forwarders.set(address, c);
     }
     return c;

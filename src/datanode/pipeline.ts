@@ -9,6 +9,7 @@ import type { ChunkStore, ChunkWriter } from './chunk-store';
 import { parseChunkId, parseVersion } from './chunk-id';
 import { namesPipelineNode, pipelineNodeError, type NodeIdentity } from './node-identity';
 import type { PeerClients } from './peer-clients';
+import type { ChunkAccess } from './security';
 import type { DataNodeStats } from './stats';
 import { RAW_BYTES, type ForwardedWrite, type InboundWriteRequest } from './wire-passthrough';
 
@@ -20,6 +21,10 @@ export interface PipelineContext {
   /** `--sync-on-close`: fsync every write before acknowledging it. */
   syncOnClose: boolean;
   stats: DataNodeStats;
+  /** Checks each request's access token (a no-op in an open cluster). */
+  access: ChunkAccess;
+  /** A write stream that sends nothing for this long is cancelled and not acknowledged. */
+  idleTimeoutMs: number;
 }
 
 /** Inbound bytes queued for the local disk before the stream is paused (bounds memory per stream). */
@@ -45,6 +50,7 @@ class WriteStream {
   private readonly paused = new Set<PauseReason>();
   private failed?: DfsError;
   private finished = false;
+  private idleTimer?: NodeJS.Timeout;
   private readonly log: Logger;
 
   constructor(
@@ -57,10 +63,29 @@ class WriteStream {
 
   start(): void {
     this.ctx.stats.activeStreams++;
-    this.call.on('data', (msg: InboundWriteRequest) => this.onMessage(msg));
+    this.armIdleTimer();
+    this.call.on('data', (msg: InboundWriteRequest) => {
+      this.armIdleTimer();
+      this.onMessage(msg);
+    });
     this.call.on('end', () => void this.onEnd());
     this.call.on('error', (err) => this.fail(asDfsError(err)));
     this.call.on('cancelled', () => this.fail(new DfsError('EIO', 'write cancelled by the sender')));
+  }
+
+  /**
+   * A sender that goes silent (not one we paused) would hold the chunk's lock,
+   * a file and a pipeline forever: after `idleTimeoutMs` the write fails and
+   * nothing is acknowledged.
+   */
+  private armIdleTimer(): void {
+    clearTimeout(this.idleTimer);
+    if (this.failed || this.finished) return;
+    this.idleTimer = setTimeout(() => {
+      if (this.paused.size > 0) return this.armIdleTimer();
+      this.fail(new DfsError('ETIMEDOUT', `write stream idle for ${this.ctx.idleTimeoutMs / 1000}s; cancelled`));
+    }, this.ctx.idleTimeoutMs);
+    this.idleTimer.unref();
   }
 
   private onMessage(msg: InboundWriteRequest): void {
@@ -87,6 +112,13 @@ class WriteStream {
     const chunkId = parseChunkId(header.chunkId);
     const version = parseVersion(header.version);
     const offset = parseVersion(header.offset, 'offset');
+    // Every hop checks the token itself; a replacing write (re-replication) may carry a replicate token.
+    this.ctx.access.check(
+      header.token,
+      chunkId,
+      header.replace ? ['write', 'replicate'] : 'write',
+      this.call.getPeer(),
+    );
     this.writer = this.ctx.store.openWriter(chunkId, {
       version,
       offset,
@@ -151,6 +183,7 @@ class WriteStream {
   }
 
   private async onEnd(): Promise<void> {
+    clearTimeout(this.idleTimer);
     if (this.failed) return;
     try {
       if (!this.header) throw new DfsError('EINVAL', 'WriteChunk: empty stream (no header)');
@@ -175,6 +208,7 @@ class WriteStream {
 
   private fail(err: DfsError): void {
     if (this.failed || this.finished) return;
+    clearTimeout(this.idleTimer);
     // Local failures name this node; downstream ones already name theirs.
     this.failed = namesPipelineNode(err.message) ? err : pipelineNodeError(this.ctx.self, err);
     this.log.warn(

@@ -1,6 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../common/logger';
 import { CHANNEL_OPTIONS, unary } from '../rpc/call';
+import { bearerInterceptor } from '../rpc/auth';
 import { asDfsError } from '../rpc/errors';
 import type { NameNodeClient } from '../rpc/gen/dfs/NameNode';
 import type { ChunkReplica } from '../rpc/gen/dfs/ChunkReplica';
@@ -11,6 +12,7 @@ import type { HeartbeatReply__Output } from '../rpc/gen/dfs/HeartbeatReply';
 import type { RegisterRequest } from '../rpc/gen/dfs/RegisterRequest';
 import type { RegisterReply__Output } from '../rpc/gen/dfs/RegisterReply';
 import { nameNodeService } from '../rpc/load';
+import type { ClusterKeys } from '../rpc/tokens';
 import type { ChunkStore } from './chunk-store';
 import type { NodeIdentity } from './node-identity';
 import type { DataNodeStats } from './stats';
@@ -25,6 +27,10 @@ export interface RegistrationOptions {
   heartbeatMs?: number;
   /** Full chunk report period (also sent right away when new bad chunks appear). */
   reportMs?: number;
+  /** The cluster secret's keys: every call carries a fresh membership proof (none: the cluster runs open). */
+  keys?: ClusterKeys;
+  /** TLS to the name node (presenting this node's certificate: mutual TLS), or plaintext. */
+  credentials?: grpc.ChannelCredentials;
 }
 
 const RPC_DEADLINE_MS = 5_000;
@@ -52,7 +58,11 @@ export class Registration {
 
   constructor(private readonly opts: RegistrationOptions) {
     const NameNode = nameNodeService().NameNode;
-    this.client = new NameNode(opts.namenode, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
+    const keys = opts.keys;
+    this.client = new NameNode(opts.namenode, opts.credentials ?? grpc.credentials.createInsecure(), {
+      ...CHANNEL_OPTIONS,
+      interceptors: keys ? [bearerInterceptor(() => keys.nodeProof(opts.self.id))] : [],
+    });
     this.heartbeatMs = opts.heartbeatMs ?? 1_000;
     this.reportMs = opts.reportMs ?? 30_000;
   }
@@ -88,7 +98,13 @@ export class Registration {
         const e = asDfsError(err);
         // Loud on the first failure and then every ~minute, not on every retry.
         const level = this.failures++ % 12 === 0 ? 'warn' : 'debug';
-        if (this.registered) this.opts.logger[level]({ err: e.message }, 'name node unreachable; will re-register');
+        if (e.errno === 'EACCES')
+          this.opts.logger[level === 'warn' ? 'error' : level](
+            { err: e.message, namenode: this.opts.namenode },
+            'the name node refused this data node (same --secret-file as the name node? certificates?)',
+          );
+        else if (this.registered)
+          this.opts.logger[level]({ err: e.message }, 'name node unreachable; will re-register');
         else
           this.opts.logger[level]({ err: e.message, namenode: this.opts.namenode }, 'cannot register with name node');
         this.registered = false;

@@ -17,6 +17,7 @@ const REPLICATE_DEADLINE_MS = 5 * 60_000;
  */
 export async function replicateChunk(ctx: PipelineContext, req: ReplicateChunkRequest__Output): Promise<number> {
   const chunkId = parseChunkId(req.chunkId);
+  ctx.access.check(req.token, chunkId, 'replicate');
   const stat = ctx.store.stat(chunkId);
   if (!stat) throw new DfsError('ENOENT', `chunk ${chunkId} does not exist on ${ctx.self.id}`);
   if (!req.target?.address) throw new DfsError('EINVAL', `replicate chunk ${chunkId}: no target`);
@@ -44,6 +45,8 @@ export async function replicateChunk(ctx: PipelineContext, req: ReplicateChunkRe
         replace: true,
         sync: ctx.syncOnClose,
         requestId: req.requestId,
+        // The target checks the same replicate token (replacing writes accept one).
+        token: req.token,
       },
     });
     let bytes = 0;

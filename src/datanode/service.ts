@@ -15,7 +15,7 @@ import { drained } from './stream-drain';
  * store calls; errors leave as DfsError through src/rpc/errors.ts.
  */
 export function dataNodeHandlers(ctx: PipelineContext): DataNodeHandlers {
-  const { store } = ctx;
+  const { store, access } = ctx;
   return {
     WriteChunk: handleWriteChunk(ctx),
 
@@ -23,9 +23,11 @@ export function dataNodeHandlers(ctx: PipelineContext): DataNodeHandlers {
 
     ReplicateChunk: handleUnary(async (req) => ({ size: String(await replicateChunk(ctx, req)) })),
 
-    TruncateChunk: handleUnary(async (req): Promise<ChunkStat> => {
+    TruncateChunk: handleUnary(async (req, call): Promise<ChunkStat> => {
+      const chunkId = parseChunkId(req.chunkId);
+      access.check(req.token, chunkId, 'truncate', call.getPeer());
       const s = await store.truncate(
-        req.chunkId,
+        chunkId,
         parseVersion(req.version),
         parseVersion(req.newVersion, 'new version'),
         parseVersion(req.size, 'size'),
@@ -34,14 +36,16 @@ export function dataNodeHandlers(ctx: PipelineContext): DataNodeHandlers {
       return { chunkId: s.chunkId, version: String(s.version), size: String(s.size), exists: true };
     }),
 
-    DeleteChunks: handleUnary(async (req) => {
+    DeleteChunks: handleUnary(async (req, call) => {
+      access.check(req.token, req.chunkIds, 'delete', call.getPeer());
       const deleted = await store.delete(req.chunkIds);
       if (deleted > 0) ctx.logger.info({ deleted, requested: req.chunkIds.length }, 'chunks deleted');
       return { deleted };
     }),
 
-    StatChunk: handleUnary(async (req): Promise<ChunkStat> => {
+    StatChunk: handleUnary(async (req, call): Promise<ChunkStat> => {
       const id = parseChunkId(req.chunkId);
+      access.check(req.token, id, 'stat', call.getPeer());
       const s = store.stat(id);
       if (!s) return { chunkId: id, version: '0', size: '0', exists: false };
       return { chunkId: id, version: String(s.version), size: String(s.size), exists: true };
@@ -56,8 +60,10 @@ async function streamRead(
 ): Promise<void> {
   const req = call.request;
   try {
+    const chunkId = parseChunkId(req.chunkId);
+    ctx.access.check(req.token, chunkId, 'read', call.getPeer());
     const pieces = ctx.store.read(
-      req.chunkId,
+      chunkId,
       parseVersion(req.version),
       parseVersion(req.offset, 'offset'),
       parseVersion(req.length, 'length'),

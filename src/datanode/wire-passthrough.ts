@@ -42,7 +42,11 @@ export interface ForwardingClient extends grpc.Client {
 let ctor: grpc.ServiceClientConstructor | undefined;
 
 /** A client with only WriteChunk, which sends Buffers unchanged and encodes anything else. */
-export function forwardingClient(address: string, options: grpc.ChannelOptions): ForwardingClient {
+export function forwardingClient(
+  address: string,
+  credentials: grpc.ChannelCredentials,
+  options: grpc.ChannelOptions,
+): ForwardingClient {
   if (!ctor) {
     const wc = dataNodeService().DataNode.service.WriteChunk;
     ctor = grpc.makeGenericClientConstructor(
@@ -55,5 +59,5 @@ export function forwardingClient(address: string, options: grpc.ChannelOptions):
       'dfs.DataNode',
     );
   }
-  return new ctor(address, grpc.credentials.createInsecure(), options) as unknown as ForwardingClient;
+  return new ctor(address, credentials, options) as unknown as ForwardingClient;
 }

@@ -1,7 +1,6 @@
 import type Fuse from 'fuse-native';
 import type { Caller } from '../client/types';
 import type { MountState } from './mount-state';
-import { effectiveSize } from './open-files';
 import { toStat } from './stat';
 
 export interface Listing {
@@ -29,7 +28,7 @@ export class DirOps {
     const stats = [toStat(self), toStat(parent)];
     for (const e of entries) {
       names.push(e.name);
-      stats.push(toStat(e.attr, effectiveSize(this.m.files, e.attr.ino, e.attr.size)));
+      stats.push(toStat(e.attr));
     }
     return { names, stats };
   }

@@ -2,7 +2,7 @@ import { constants } from 'node:fs';
 import type { Caller, FileHandle } from '../client/types';
 import { DfsError } from '../rpc/errors';
 import type { MountState } from './mount-state';
-import { flushFile, markWritten, type OpenFile } from './open-files';
+import type { OpenFile } from './open-files';
 
 const { O_RDONLY, O_APPEND, O_CREAT, O_EXCL } = constants;
 /** Not in Node's typings; the same on every Linux architecture. */
@@ -66,26 +66,21 @@ export class FileOps {
     if (!file.writable) throw new DfsError('EBADF', `${file.path} is not open for writing`);
     const data = Buffer.allocUnsafe(len);
     buf.copy(data, 0, 0, len);
-    markWritten(file);
     return file.handle.write(pos, data);
   }
 
   /** close(2): the data is on every replica and committed when this returns (guarantee 1). */
   flush(fd: number): Promise<void> {
-    return flushFile(this.m.files.get(fd));
+    return this.m.files.get(fd).handle.flush();
   }
 
-  async fsync(fd: number): Promise<void> {
-    const file = this.m.files.get(fd);
-    const seq = file.writeSeq;
-    await file.handle.fsync();
-    if (file.flushedSeq < seq) file.flushedSeq = seq;
+  fsync(fd: number): Promise<void> {
+    return this.m.files.get(fd).handle.fsync();
   }
 
   async ftruncate(fd: number, size: number): Promise<void> {
     const file = this.m.files.get(fd);
     if (!file.writable) throw new DfsError('EBADF', `${file.path} is not open for writing`);
-    markWritten(file);
     await file.handle.truncate(size);
   }
 

@@ -17,6 +17,10 @@ interface CliOptions {
   debug?: boolean;
   unmount?: string;
   lazy?: boolean;
+  tokenFile?: string;
+  tlsCa?: string;
+  tlsCert?: string;
+  tlsKey?: string;
 }
 
 function program(): Command {
@@ -27,6 +31,10 @@ function program(): Command {
     .option('-f, --foreground', 'stay in the foreground (default: detach once the mount is live)')
     .option('-o, --options <opts>', 'mount options: allow_other, ro, auto_unmount, attr_timeout=S, ...', collect, [])
     .option('--debug', 'log every operation (level debug)')
+    .option('--token-file <file>', 'client token for a secured cluster, mode 0600 (env DFS_TOKEN_FILE)')
+    .option('--tls-ca <file>', 'CA certificate to verify the cluster with TLS (env DFS_TLS_CA)')
+    .option('--tls-cert <file>', 'client certificate for mutual TLS (env DFS_TLS_CERT)')
+    .option('--tls-key <file>', 'client key for mutual TLS (env DFS_TLS_KEY)')
     .option('--unmount <mountpoint>', 'unmount a dfs mount and exit')
     .option('--lazy', 'with --unmount: detach even if busy (fusermount -uz)')
     .addHelpText(
@@ -55,6 +63,7 @@ function toConfig(mountPointArg: string, opts: CliOptions): MountConfig {
     debug: opts.debug === true,
     fuse,
     connectTimeoutMs: CONNECT_TIMEOUT_MS,
+    security: { tokenFile: opts.tokenFile, tlsCa: opts.tlsCa, tlsCert: opts.tlsCert, tlsKey: opts.tlsKey },
   };
 }
 

@@ -1,5 +1,6 @@
 import { parseAddress, parseSize } from '../common/units';
 import { DfsError } from '../rpc/errors';
+import type { ClientSecurityFlags } from '../client/credentials';
 import type { DfsFuseOptions } from './dfs-fuse';
 
 export const DEFAULT_NAMENODE = '127.0.0.1:9000';
@@ -13,6 +14,8 @@ export interface MountConfig {
   fuse: DfsFuseOptions;
   /** How long to wait for the name node at start before giving up. */
   connectTimeoutMs: number;
+  /** `--token-file`, `--tls-*` (files only: no secret on the command line). */
+  security: ClientSecurityFlags;
 }
 
 /**

@@ -5,6 +5,7 @@ import { DfsFuse } from './dfs-fuse';
 import { checkMountPoint, isDfsMounted } from './mount-point';
 import { createOperations } from './operations';
 import type { MountConfig } from './options';
+import { loadClientSecurity } from '../client/credentials';
 
 /** How often the mount checks that the kernel still has it (fusermount -u from outside ends the process). */
 const WATCH_MS = 1_000;
@@ -20,6 +21,10 @@ async function waitForNameNode(client: DfsClient, config: MountConfig): Promise<
       await withTimeout(client.statfs(), Math.max(1, deadline - Date.now()));
       return;
     } catch (err) {
+      const e = asDfsError(err);
+      if (e.errno === 'EACCES') {
+        throw new DfsError('EACCES', `the name node at ${config.namenode} refused this mount: ${e.detail}`);
+      }
       last = err;
       await new Promise((r) => setTimeout(r, 300));
     }
@@ -50,7 +55,7 @@ export async function runMount(
 ): Promise<number> {
   const mnt = config.mountPoint;
   await checkMountPoint(mnt, config.fuse.nonEmpty);
-  const client = makeClient({ namenode: config.namenode });
+  const client = makeClient({ namenode: config.namenode, ...loadClientSecurity(config.security) });
   try {
     await waitForNameNode(client, config);
   } catch (err) {

@@ -10,7 +10,8 @@ const UINT32_LIMIT = 2 ** 32;
  * FUSE request, so cp/cat/dd pick 128 KiB buffers; st_blocks counts 512-byte
  * units of the logical size (chunks are sparse, but `du` should add up).
  */
-export function toStat(attr: FileAttr, size = attr.size): Fuse.Stat {
+export function toStat(attr: FileAttr): Fuse.Stat {
+  const size = attr.size;
   return {
     mode: attr.mode,
     uid: attr.uid,

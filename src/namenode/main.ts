@@ -7,6 +7,15 @@ import { createLogger } from '../common/logger';
 import { SERVER_OPTIONS } from '../rpc/call';
 import { asDfsError } from '../rpc/errors';
 import { nameNodeService } from '../rpc/load';
+import { serverCredentials } from '../rpc/tls';
+import {
+  loadNameNodeSecurity,
+  logSecurity,
+  nameNodeGuard,
+  type NameNodeSecurity,
+  secureDataNodeChannels,
+  type SecurityFlags,
+} from './auth';
 import { DEFAULTS, type NameNodeConfig, parseConfig, type RawOptions } from './config';
 import { lockDataDir } from './data-dir-lock';
 import { createHttpServer } from './http';
@@ -38,15 +47,13 @@ async function checkDataDir(dir: string): Promise<void> {
   }
 }
 
-function bindGrpc(server: grpc.Server, host: string, port: number): Promise<number> {
+function bindGrpc(server: grpc.Server, host: string, port: number, creds: grpc.ServerCredentials): Promise<number> {
   return new Promise((resolve, reject) =>
-    server.bindAsync(`${host}:${port}`, grpc.ServerCredentials.createInsecure(), (err, bound) =>
-      err ? reject(err) : resolve(bound),
-    ),
+    server.bindAsync(`${host}:${port}`, creds, (err, bound) => (err ? reject(err) : resolve(bound))),
   );
 }
 
-async function run(cfg: NameNodeConfig): Promise<void> {
+async function run(cfg: NameNodeConfig, security: NameNodeSecurity): Promise<void> {
   await checkDataDir(cfg.dataDir);
   const unlock = await lockDataDir(cfg.dataDir).catch((err: unknown) => fail(asDfsError(err).detail));
   const owner = { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 };
@@ -71,10 +78,11 @@ async function run(cfg: NameNodeConfig): Promise<void> {
     log,
   );
 
-  const server = new grpc.Server(SERVER_OPTIONS);
-  server.addService(nameNodeService().NameNode.service, nameNodeHandlers(nn, log));
+  secureDataNodeChannels(security);
+  const server = new grpc.Server({ ...SERVER_OPTIONS, interceptors: [nameNodeGuard(security, log)] });
+  server.addService(nameNodeService().NameNode.service, nameNodeHandlers(nn, log, security));
   try {
-    await bindGrpc(server, cfg.host, cfg.port);
+    await bindGrpc(server, cfg.host, cfg.port, serverCredentials(security.tls));
   } catch (err) {
     const msg = String((err as Error).message ?? err);
     fail(
@@ -99,6 +107,7 @@ async function run(cfg: NameNodeConfig): Promise<void> {
     { address: `${cfg.host}:${cfg.port}`, http: cfg.httpPort, dataDir: cfg.dataDir, replication: cfg.replication },
     'name node ready',
   );
+  logSecurity(security, log);
 
   let stopping = false;
   const shutdown = async (signal: string): Promise<void> => {
@@ -141,15 +150,32 @@ function main(): void {
       'cap on copy bandwidth per second, e.g. 100MiB (env DFS_COPY_BANDWIDTH; 0 = none)',
     )
     .option('--balance-band <pct>', 'allowed spread of disk use across nodes (env DFS_BALANCE_BAND; default 10%; off)')
+    .option('--secret-file <file>', 'cluster secret (mode 0600; env DFS_SECRET_FILE): without it the cluster runs open')
+    .option('--issue-token <name>', 'print a client token for NAME (signed with --secret-file) and exit')
+    .option('--tls-cert <file>', 'TLS certificate (PEM; env DFS_TLS_CERT)')
+    .option('--tls-key <file>', 'TLS private key (PEM; env DFS_TLS_KEY)')
+    .option('--tls-ca <file>', 'CA that signs data node certificates (mutual TLS; env DFS_TLS_CA)')
     .showHelpAfterError()
     .parse();
+  const flags = program.opts<{ issueToken?: string; secretFile?: string }>();
+  let security: NameNodeSecurity;
+  try {
+    security = loadNameNodeSecurity(program.opts<SecurityFlags>());
+    if (flags.issueToken !== undefined) {
+      if (!security.keys) fail('--issue-token needs --secret-file');
+      process.stdout.write(`${security.keys.issueClientToken(flags.issueToken)}\n`);
+      process.exit(0);
+    }
+  } catch (err) {
+    fail(asDfsError(err).detail);
+  }
   let cfg: NameNodeConfig;
   try {
     cfg = parseConfig(program.opts<RawOptions>());
   } catch (err) {
     fail(asDfsError(err).detail);
   }
-  run(cfg).catch((err: unknown) => fail(asDfsError(err).message));
+  run(cfg, security).catch((err: unknown) => fail(asDfsError(err).message));
 }
 
 main();

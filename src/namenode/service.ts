@@ -4,6 +4,7 @@ import { handleUnary } from '../rpc/call';
 import { DfsError } from '../rpc/errors';
 import type { NameNodeHandlers } from '../rpc/gen/dfs/NameNode';
 import type { StatFsReply } from '../rpc/gen/dfs/StatFsReply';
+import { chunkGranter, type NameNodeSecurity, OPEN } from './auth';
 import type { ClassListView, ClassOfView, ClassView, NameNode, StatFsView } from './name-node';
 import { toAttr, toChunkInfo, wireCaller, wireInt } from './wire';
 
@@ -11,7 +12,8 @@ import { toAttr, toChunkInfo, wireCaller, wireInt } from './wire';
  * gRPC handlers of the NameNode service: each translates a message to one
  * NameNode call and its result back; errors travel as DfsError via handleUnary.
  */
-export function nameNodeHandlers(nn: NameNode, log: Logger): NameNodeHandlers {
+export function nameNodeHandlers(nn: NameNode, log: Logger, security: NameNodeSecurity = OPEN): NameNodeHandlers {
+  const grant = chunkGranter(security);
   const replication = nn.settings.replication;
   const attr = (i: Parameters<typeof toAttr>[0]) => {
     const { cls } = nn.effectiveClass(i.ino);
@@ -113,11 +115,14 @@ export function nameNodeHandlers(nn: NameNode, log: Logger): NameNodeHandlers {
         wireInt(r.firstIndex, 'first index'),
         r.count,
       );
-      return { attr: attr(inode), chunks: chunks.map(toChunkInfo), chunkSize: nn.chunkSize };
+      return { attr: attr(inode), chunks: chunks.map((c) => grant(toChunkInfo(c), 'read')), chunkSize: nn.chunkSize };
     }),
     PrepareWrite: h('PrepareWrite', async (r) =>
-      toChunkInfo(
-        await nn.prepareWrite(wireCaller(r.caller), wireInt(r.ino, 'ino'), wireInt(r.index, 'index'), r.excludeNodes),
+      grant(
+        toChunkInfo(
+          await nn.prepareWrite(wireCaller(r.caller), wireInt(r.ino, 'ino'), wireInt(r.index, 'index'), r.excludeNodes),
+        ),
+        'write',
       ),
     ),
     ReplacePipelineNode: h('ReplacePipelineNode', async (r) => {
@@ -130,7 +135,7 @@ export function nameNodeHandlers(nn: NameNode, log: Logger): NameNodeHandlers {
         r.survivors,
       );
       return {
-        chunk: toChunkInfo(res.chunk),
+        chunk: grant(toChunkInfo(res.chunk), 'write'),
         replacement: res.replacement ?? null,
         hasReplacement: res.replacement !== undefined,
       };
@@ -182,7 +187,7 @@ export function nameNodeHandlers(nn: NameNode, log: Logger): NameNodeHandlers {
         underReplicated,
         missing,
         safeMode: nn.inSafeMode(),
-        secured: false,
+        secured: security.keys !== undefined,
         replication,
         chunkSize: nn.chunkSize,
         corrupt,

@@ -1,4 +1,5 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -107,17 +108,42 @@ export async function waitForPort(port: number, timeoutMs = 20_000, host = '127.
   );
 }
 
+/** A secured cluster's files: the secret (mode 0600), a client token for it, and optional TLS PEM files. */
+export interface ClusterSecurity {
+  secretFile: string;
+  tokenFile: string;
+  tls?: { ca: string; cert: string; key: string };
+}
+
+/** Flags every server process of a secured cluster gets. */
+export function securityArgs(sec: ClusterSecurity | undefined): string[] {
+  if (!sec) return [];
+  const args = ['--secret-file', sec.secretFile];
+  if (sec.tls) args.push('--tls-cert', sec.tls.cert, '--tls-key', sec.tls.key, '--tls-ca', sec.tls.ca);
+  return args;
+}
+
+/** Environment for a client process (dfs, dfs-mount) of a secured cluster. */
+export function clientEnv(sec: ClusterSecurity | undefined): NodeJS.ProcessEnv {
+  if (!sec) return {};
+  return { DFS_TOKEN_FILE: sec.tokenFile, ...(sec.tls ? { DFS_TLS_CA: sec.tls.ca } : {}) };
+}
+
 export interface NameNodeOptions {
   replication?: number;
   chunkSize?: string;
   nodeTimeout?: string;
   extraArgs?: string[];
+  /** Secret (and TLS) for every process; TestCluster fills it in when `secure` is set. */
+  security?: ClusterSecurity;
 }
 
 export interface DataNodeOptions {
   capacity?: string;
   labels?: string[];
   extraArgs?: string[];
+  /** Overrides the cluster's security for this node (e.g. `null`: a node without the secret). */
+  security?: ClusterSecurity | null;
 }
 
 export class NameNodeProc {
@@ -147,7 +173,11 @@ export class NameNodeProc {
       this.opts.nodeTimeout ?? '3s',
     ];
     if (this.opts.chunkSize) args.push('--chunk-size', this.opts.chunkSize);
-    this.proc = startProcess('namenode', 'namenode/main.js', [...args, ...(this.opts.extraArgs ?? [])]);
+    this.proc = startProcess('namenode', 'namenode/main.js', [
+      ...args,
+      ...securityArgs(this.opts.security),
+      ...(this.opts.extraArgs ?? []),
+    ]);
     await Promise.race([
       waitForPort(this.port),
       this.proc.exited.then((c) => {
@@ -165,6 +195,7 @@ export class DataNodeProc {
     readonly dataDir: string,
     readonly namenode: string,
     readonly opts: DataNodeOptions,
+    readonly security?: ClusterSecurity,
   ) {}
   get address(): string {
     return `127.0.0.1:${this.port}`;
@@ -184,7 +215,12 @@ export class DataNodeProc {
     ];
     if (this.opts.capacity) args.push('--capacity', this.opts.capacity);
     for (const l of this.opts.labels ?? []) args.push('--label', l);
-    this.proc = startProcess(this.id, 'datanode/main.js', [...args, ...(this.opts.extraArgs ?? [])]);
+    const sec = this.opts.security === null ? undefined : (this.opts.security ?? this.security);
+    this.proc = startProcess(this.id, 'datanode/main.js', [
+      ...args,
+      ...securityArgs(sec),
+      ...(this.opts.extraArgs ?? []),
+    ]);
     await Promise.race([
       waitForPort(this.port),
       this.proc.exited.then((c) => {
@@ -197,6 +233,8 @@ export class DataNodeProc {
 export interface ClusterOptions extends NameNodeOptions {
   dataNodes?: number;
   dataNode?: DataNodeOptions;
+  /** Generate a secret and a client token (see `security`, `clientEnv()`); with `tls`, PEM files signed by a test CA. */
+  secure?: boolean | { tls: boolean };
 }
 
 /** A name node and N data nodes; `ready()` resolves once every data node has registered. */
@@ -207,8 +245,16 @@ export class TestCluster {
 
   constructor(readonly opts: ClusterOptions = {}) {}
 
+  /** The secured cluster's files (undefined: open cluster). */
+  security?: ClusterSecurity;
+
   async start(): Promise<this> {
-    this.namenode = new NameNodeProc(await freePort(), await freePort(), path.join(this.root, 'namenode'), this.opts);
+    if (this.opts.secure && !this.opts.security) {
+      const tls = typeof this.opts.secure === 'object' && this.opts.secure.tls;
+      this.security = makeSecurity(path.join(this.root, 'secrets'), tls);
+    } else this.security = this.opts.security;
+    const nnOpts = { ...this.opts, security: this.security };
+    this.namenode = new NameNodeProc(await freePort(), await freePort(), path.join(this.root, 'namenode'), nnOpts);
     await this.namenode.start();
     for (let i = 0; i < (this.opts.dataNodes ?? 3); i++) await this.addDataNode(this.opts.dataNode);
     return this;
@@ -216,7 +262,14 @@ export class TestCluster {
 
   async addDataNode(opts: DataNodeOptions = {}): Promise<DataNodeProc> {
     const id = `dn${this.datanodes.length + 1}`;
-    const dn = new DataNodeProc(id, await freePort(), path.join(this.root, id), this.namenode.address, opts);
+    const dn = new DataNodeProc(
+      id,
+      await freePort(),
+      path.join(this.root, id),
+      this.namenode.address,
+      opts,
+      this.security,
+    );
     await dn.start();
     this.datanodes.push(dn);
     return dn;
@@ -224,6 +277,11 @@ export class TestCluster {
 
   get address(): string {
     return this.namenode.address;
+  }
+
+  /** Environment for `dfs`/`dfs-mount` processes talking to this cluster (token, CA). */
+  clientEnv(): NodeJS.ProcessEnv {
+    return clientEnv(this.security);
   }
 
   async stop(): Promise<void> {
@@ -234,4 +292,82 @@ export class TestCluster {
   logs(): string {
     return [this.namenode, ...this.datanodes].map((p) => `--- ${p.proc.name}\n${p.proc.log()}`).join('\n');
   }
+}
+
+/**
+ * A secret (0600), a client token issued by the name node binary itself, and
+ * with `tls` a CA plus one certificate for 127.0.0.1/localhost (server and
+ * client use) made with openssl.
+ */
+export function makeSecurity(dir: string, tls = false): ClusterSecurity {
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const secretFile = path.join(dir, 'secret');
+  fs.writeFileSync(secretFile, randomBytes(32).toString('hex') + '\n', { mode: 0o600 });
+  const token = execFileSync(process.execPath, [
+    path.join(DIST, 'namenode/main.js'),
+    '--secret-file',
+    secretFile,
+    '--issue-token',
+    'test',
+  ])
+    .toString()
+    .trim();
+  const tokenFile = path.join(dir, 'token');
+  fs.writeFileSync(tokenFile, token + '\n', { mode: 0o600 });
+  return { secretFile, tokenFile, tls: tls ? makeCertificates(dir) : undefined };
+}
+
+export function makeCertificates(dir: string): { ca: string; cert: string; key: string } {
+  const f = (n: string) => path.join(dir, n);
+  const ssl = (...args: string[]) => execFileSync('openssl', args, { stdio: 'pipe' });
+  ssl(
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-days',
+    '2',
+    '-subj',
+    '/CN=dfs test CA',
+    '-keyout',
+    f('ca.key'),
+    '-out',
+    f('ca.pem'),
+  );
+  ssl(
+    'req',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-subj',
+    '/CN=localhost',
+    '-keyout',
+    f('node.key'),
+    '-out',
+    f('node.csr'),
+  );
+  fs.writeFileSync(
+    f('node.ext'),
+    'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\nbasicConstraints=CA:FALSE\n',
+  );
+  ssl(
+    'x509',
+    '-req',
+    '-in',
+    f('node.csr'),
+    '-CA',
+    f('ca.pem'),
+    '-CAkey',
+    f('ca.key'),
+    '-CAcreateserial',
+    '-days',
+    '2',
+    '-extfile',
+    f('node.ext'),
+    '-out',
+    f('node.pem'),
+  );
+  fs.chmodSync(f('node.key'), 0o600);
+  return { ca: f('ca.pem'), cert: f('node.pem'), key: f('node.key') };
 }

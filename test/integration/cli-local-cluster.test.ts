@@ -83,7 +83,12 @@ describe('npm start (local-cluster.js)', () => {
     // Written through the mount, seen by the CLI with replication 2.
     fs.writeFileSync(path.join(mount, 'hello.txt'), 'hello');
     const info = spawnSync(process.execPath, [CLI, '--json', 'file_info', '/hello.txt'], {
-      env: { ...env, DFS_NAMENODE: `127.0.0.1:${env.DFS_NAMENODE_PORT}`, DFS_STATE_DIR: root },
+      env: {
+        ...env,
+        DFS_NAMENODE: `127.0.0.1:${env.DFS_NAMENODE_PORT}`,
+        DFS_STATE_DIR: root,
+        DFS_TOKEN_FILE: path.join(root, 'data', 'secrets', 'token'),
+      },
       encoding: 'utf8',
     });
     expect(info.status, info.stderr).toBe(0);
