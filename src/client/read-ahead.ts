@@ -4,6 +4,9 @@
  * window, doubling up to `max`; a jump elsewhere shrinks it back and prefetches
  * nothing, so random reads do not pay for data they never use.
  */
+/** Two of the kernel's largest FUSE reads (128 KiB each). */
+export const REORDER_SLACK_BYTES = 256 * 1024;
+
 export class ReadAheadWindow {
   private expected = 0;
   private window: number;
@@ -21,7 +24,9 @@ export class ReadAheadWindow {
 
   /** Records a read of [position, position + length); returns the range worth prefetching, if any. */
   onRead(position: number, length: number): { start: number; end: number } | null {
-    const sequential = Math.abs(position - this.expected) <= this.window;
+    // The kernel may reorder a few concurrent requests of one stream, but no more than a couple
+    // of its largest reads: a wider tolerance would take random reads for a stream.
+    const sequential = Math.abs(position - this.expected) <= Math.min(this.window, REORDER_SLACK_BYTES);
     const end = position + length;
     this.expected = end;
     if (!sequential || this.max <= 0) {

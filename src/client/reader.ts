@@ -11,8 +11,13 @@ import type { Caller } from './types';
 import { firstBadBlock } from '../rpc/checksum';
 import { sliceParts } from './write-buffer';
 
-/** Unit of fetching and caching: a chunk-aligned range read with one ReadChunk call. */
+/** Unit of fetching and caching for sequential reads: a chunk-aligned range read with one ReadChunk call. */
 export const READ_UNIT_BYTES = 4 * 1024 * 1024;
+/**
+ * Unit for reads that are not part of a sequential stream: one checksum block,
+ * the least a data node can verify, so a random 4 KiB read moves 64 KiB, not 4 MiB.
+ */
+export const RANDOM_UNIT_BYTES = CRC_BLOCK_BYTES;
 const LOCATION_BATCH = 32;
 
 interface Unit {
@@ -51,7 +56,7 @@ export class FileReader {
     this.window = new ReadAheadWindow(Math.min(readAheadBytes, 2 * this.unitBytes), readAheadBytes);
     this.units = new LRUCache({
       maxSize: Math.max(2 * readAheadBytes, 4 * this.unitBytes),
-      sizeCalculation: () => this.unitBytes,
+      sizeCalculation: (_unit, key) => unitSizeOf(key),
     });
   }
 
@@ -67,11 +72,12 @@ export class FileReader {
     const end = Math.min(position + length, fileSize);
     if (end <= position) return Buffer.alloc(0);
     const ahead = this.window.onRead(position, end - position);
+    const unitBytes = ahead ? this.unitBytes : Math.min(RANDOM_UNIT_BYTES, this.unitBytes);
     const pieces: Buffer[] = [];
     const wanted: Promise<Unit>[] = [];
     const starts: number[] = [];
-    for (let u = Math.floor(position / this.unitBytes) * this.unitBytes; u < end; u += this.unitBytes) {
-      wanted.push(this.unit(u, fileSize));
+    for (let u = Math.floor(position / unitBytes) * unitBytes; u < end; u += unitBytes) {
+      wanted.push(this.unit(u, fileSize, unitBytes));
       starts.push(u);
     }
     if (ahead) this.prefetch(ahead.start, Math.min(ahead.end, fileSize), fileSize);
@@ -86,21 +92,21 @@ export class FileReader {
 
   private prefetch(start: number, end: number, fileSize: number): void {
     for (let u = Math.floor(start / this.unitBytes) * this.unitBytes; u < end; u += this.unitBytes) {
-      this.unit(u, fileSize).catch(() => undefined);
+      this.unit(u, fileSize, this.unitBytes).catch(() => undefined);
     }
   }
 
-  /** The unit starting at file offset `u` (from the cache, or fetched now). */
-  private async unit(u: number, fileSize: number): Promise<Unit> {
+  /** The unit of `unitBytes` starting at file offset `u` (from the cache, or fetched now). */
+  private async unit(u: number, fileSize: number, unitBytes: number): Promise<Unit> {
     const index = Math.floor(u / this.chunkSize);
     const loc = await this.location(index);
-    const key = loc ? `${loc.chunkId}:${loc.version}:${u}` : `hole:${index}:${u}`;
+    const key = `${loc ? `${loc.chunkId}:${loc.version}` : `hole:${index}`}:${u}:${unitBytes}`;
     let p = this.units.get(key);
     if (!p) {
       p = this.fetch(
         index,
         u - index * this.chunkSize,
-        Math.min(this.unitBytes, fileSize - u, (index + 1) * this.chunkSize - u),
+        Math.min(unitBytes, fileSize - u, (index + 1) * this.chunkSize - u),
         loc,
       );
       this.units.set(key, p);
@@ -214,4 +220,9 @@ export class FileReader {
       throw new DfsError('EIO', `chunk ${loc.chunkId} on ${r.id}: ${got} of ${length} bytes at ${offset}`);
     return out;
   }
+}
+
+/** Cache keys end with the unit's size (see `unit`). */
+function unitSizeOf(key: string): number {
+  return Number(key.slice(key.lastIndexOf(':') + 1));
 }

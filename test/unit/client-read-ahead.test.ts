@@ -29,6 +29,14 @@ describe('client read-ahead window', () => {
     expect(w.onRead(1000, 1000)).not.toBeNull();
   });
 
+  it('takes random reads near each other for random, not for a stream', () => {
+    const w = new ReadAheadWindow(8 << 20, 16 << 20);
+    w.onRead(0, 4096);
+    // 1 MiB away is inside the 8 MiB window but far beyond any kernel reordering.
+    expect(w.onRead(1 << 20, 4096)).toBeNull();
+    expect(w.onRead(3 << 20, 4096)).toBeNull();
+  });
+
   it('prefetches nothing when read-ahead is off', () => {
     const w = new ReadAheadWindow(0, 0);
     expect(w.onRead(0, 100)).toBeNull();
