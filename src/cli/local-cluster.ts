@@ -355,7 +355,6 @@ async function main(): Promise<void> {
   say('Press Ctrl-C to unmount and stop everything.');
 }
 
-/** Spawns `dfs-mount MOUNTPOINT -f` and resolves once the kernel lists the mount. */
 /**
  * The cluster secret (generated once, mode 0600, in DATA_DIR/secrets) and a
  * client token for the CLI and the mount: a local cluster is never open.
@@ -372,6 +371,7 @@ function setupSecrets(dataDir: string): { secretFile: string; tokenFile: string;
   return { secretFile, tokenFile, token };
 }
 
+/** Spawns `dfs-mount MOUNTPOINT -f` and resolves once the kernel lists the mount. */
 async function startMount(mountPoint: string, namenode: string, logDir: string, tokenFile: string): Promise<Child> {
   const script = path.join(DIST, 'mount', 'main.js');
   if (!fs.existsSync(script)) throw new Error(`${script} is missing (build the mount first)`);

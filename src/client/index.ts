@@ -166,25 +166,32 @@ class Client implements DfsClient {
     const acc = flags & O_ACCMODE;
     const writable = acc === constants.O_WRONLY || acc === constants.O_RDWR;
     let attr: FileAttr;
+    let created = false;
     if (flags & constants.O_CREAT) {
-      // One round trip: MakeNode returns the existing file unless O_EXCL asks for EEXIST.
-      // A directory or symlink there gives EEXIST without O_EXCL: resolve it and let the checks below decide.
+      // One round trip for a new file: an exclusive MakeNode. Only when the name exists already
+      // (EEXIST without O_EXCL: a file, or a directory/symlink the checks below judge) is it resolved.
       const exclusive = (flags & constants.O_EXCL) !== 0;
-      attr = await this.create(path, 0o644, caller, { exclusive }).catch((err: DfsError) => {
-        if (exclusive || err.errno !== 'EEXIST') throw err;
-        return this.meta.resolve(path, caller, { follow: true, fresh: true });
-      });
+      attr = await this.create(path, opts.mode ?? 0o644, caller, { exclusive: true }).then(
+        (a) => ((created = true), a),
+        (err: DfsError) => {
+          if (exclusive || err.errno !== 'EEXIST') throw err;
+          return this.meta.resolve(path, caller, { follow: true, fresh: true });
+        },
+      );
     } else {
       attr = await this.meta.resolve(path, caller, { follow: true, fresh: true });
     }
     if (isDir(attr)) throw new DfsError('EISDIR', `${path} is a directory`);
     if (!isRegular(attr)) throw new DfsError('EINVAL', `${path} is not a regular file`);
-    checkAccess(
-      normalizePath(path),
-      attr,
-      (acc === constants.O_RDONLY || acc === constants.O_RDWR ? R_OK : 0) | (writable ? W_OK : 0),
-      caller,
-    );
+    // POSIX: the open that creates a file gets the access it asked for whatever the new mode says.
+    if (!created) {
+      checkAccess(
+        normalizePath(path),
+        attr,
+        (acc === constants.O_RDONLY || acc === constants.O_RDWR ? R_OK : 0) | (writable ? W_OK : 0),
+        caller,
+      );
+    }
     const chunkSize = await this.meta.chunkSize();
     const file = this.files.acquire(attr, chunkSize);
     try {

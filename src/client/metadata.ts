@@ -14,6 +14,7 @@ import type { CommittedChunk } from '../rpc/gen/dfs/CommittedChunk';
 import { MetadataCache, type InodeRef } from './metadata-cache';
 import { joinPath, normalizePath, parentAndName, splitPath } from './paths';
 import { isDir, isSymlink, S_IFDIR, toChunkLocation, toFileAttr, wireCaller, type ChunkLocation } from './attrs';
+import { checkAccess, X_OK } from './permissions';
 import type { Caller, DirEntry, FileAttr, SetAttrChanges, StatFs } from './types';
 
 export const ROOT_INO = 1;
@@ -175,9 +176,9 @@ export class MetadataClient {
       const last = i === parts.length - 1;
       if (!isDir(cur)) throw new DfsError('ENOTDIR', `${curPath} is not a directory (resolving ${path})`);
       const p = joinPath(curPath, name);
-      const next: InodeRef | FileAttr =
-        (!(last && opts.fresh) && (this.cache.entryAttr(p) ?? this.cache.entry(p))) ||
-        (await this.lookup(cur, curPath, name, caller));
+      const cached = last && opts.fresh ? undefined : (this.cache.entryAttr(p) ?? this.cache.entry(p));
+      if (cached) await this.checkSearch(cur, curPath, caller);
+      const next: InodeRef | FileAttr = cached ?? (await this.lookup(cur, curPath, name, caller));
       if (isSymlink(next) && (!last || opts.follow)) {
         if (hops >= MAX_SYMLINK_HOPS) throw new DfsError('ELOOP', `${path}: too many symbolic links`);
         const target = await this.readlinkIno(next.ino, caller);
@@ -189,6 +190,17 @@ export class MetadataClient {
       curPath = p;
     }
     return cur;
+  }
+
+  /**
+   * The search (x) check the name node makes on every Lookup, for a step
+   * served from the cache instead: the cache is shared by every caller of
+   * this client (all users of an allow_other mount).
+   */
+  private async checkSearch(dir: InodeRef | FileAttr, dirPath: string, caller: Caller): Promise<void> {
+    if (caller.uid === 0) return;
+    const attr = 'size' in dir ? dir : await this.getAttr(dir.ino, caller);
+    checkAccess(dirPath, attr, X_OK, caller);
   }
 
   /** The parent directory's inode and the final name of `path`. */

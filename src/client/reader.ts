@@ -100,15 +100,13 @@ export class FileReader {
   private async unit(u: number, fileSize: number, unitBytes: number): Promise<Unit> {
     const index = Math.floor(u / this.chunkSize);
     const loc = await this.location(index);
-    const key = `${loc ? `${loc.chunkId}:${loc.version}` : `hole:${index}`}:${u}:${unitBytes}`;
+    // A unit is cut at the file size it was fetched for, so its length is part of its key: when the
+    // file grows (a write further on, in another chunk) a shorter cached unit must not end a read early.
+    const length = Math.min(unitBytes, fileSize - u, (index + 1) * this.chunkSize - u);
+    const key = `${loc ? `${loc.chunkId}:${loc.version}` : `hole:${index}`}:${u}:${length}`;
     let p = this.units.get(key);
     if (!p) {
-      p = this.fetch(
-        index,
-        u - index * this.chunkSize,
-        Math.min(unitBytes, fileSize - u, (index + 1) * this.chunkSize - u),
-        loc,
-      );
+      p = this.fetch(index, u - index * this.chunkSize, length, loc);
       this.units.set(key, p);
       p.catch(() => this.units.delete(key));
     }
@@ -222,7 +220,7 @@ export class FileReader {
   }
 }
 
-/** Cache keys end with the unit's size (see `unit`). */
+/** Cache keys end with the unit's length in bytes (see `unit`). */
 function unitSizeOf(key: string): number {
   return Number(key.slice(key.lastIndexOf(':') + 1));
 }

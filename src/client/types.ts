@@ -124,8 +124,10 @@ export const RENAME_NOREPLACE = 1;
 export const RENAME_EXCHANGE = 2;
 
 export interface OpenOptions {
-  /** O_ACCMODE bits and O_TRUNC / O_APPEND as in fs.constants. */
+  /** O_ACCMODE bits and O_CREAT / O_EXCL / O_TRUNC / O_APPEND as in fs.constants. */
   flags: number;
+  /** Permission bits for a file that O_CREAT creates (the caller's umask already applied); default 0o644. */
+  mode?: number;
 }
 
 /**

@@ -4,6 +4,7 @@ import { asDfsError, DfsError } from '../rpc/errors';
 import { blockSpan } from './chunk-ranges';
 import type { DataNodePool } from './data-nodes';
 import type { MetadataClient } from './metadata';
+import type { CommittedChunk } from '../rpc/gen/dfs/CommittedChunk';
 import { PipelineWriter } from './pipeline-writer';
 import type { Caller, FileAttr } from './types';
 import { WriteBuffer, type Segment } from './write-buffer';
@@ -49,6 +50,8 @@ export class FileWriter {
   private pendingEndSeq = 0;
   private failures = 0;
   private lastFailure?: DfsError;
+  /** Whether a send failed since the last commit (that commit must not claim its bytes). */
+  private failedSinceCommit = false;
   /** Chunks written without sync before a truncate made the writer forget them: the next fsync syncs them. */
   private readonly needSync = new Set<number>();
 
@@ -141,10 +144,19 @@ export class FileWriter {
     if (this.dirtyChunks.size === 0) return undefined;
     const written = [...this.dirtyChunks.keys()];
     const chunks = this.pipeline.committed(written);
-    const minSize = this.pendingEnd;
+    // After a failed send (a full cluster, say) the file grows only to the end of
+    // what replicas acknowledged: never to a size whose tail no replica holds.
+    const failed = this.failedSinceCommit;
+    const minSize = failed ? Math.min(this.pendingEnd, ackedEnd(chunks, this.chunkSize)) : this.pendingEnd;
+    this.failedSinceCommit = false;
     let attr: FileAttr | undefined;
     if (chunks.length > 0 || minSize > 0) {
-      attr = await this.meta.commitWrite(this.ino, chunks, minSize, this.caller, nextRequestId());
+      try {
+        attr = await this.meta.commitWrite(this.ino, chunks, minSize, this.caller, nextRequestId());
+      } catch (err) {
+        this.failedSinceCommit ||= failed;
+        throw err;
+      }
     }
     for (const [i, s] of [...this.dirtyChunks]) if (s <= upTo) this.dirtyChunks.delete(i);
     if (this.pendingEndSeq <= upTo) this.pendingEnd = 0;
@@ -218,6 +230,7 @@ export class FileWriter {
         this.log.debug({ ino: this.ino, chunk: seg.index, offset: seg.fileOffset, err: e.message }, 'write failed');
         this.failures++;
         this.lastFailure = e;
+        this.failedSinceCommit = true;
       } finally {
         this.releaseSlot();
         this.inFlight.delete(entry);
@@ -239,4 +252,11 @@ export class FileWriter {
     if (next) next();
     else this.sending--;
   }
+}
+
+/** The end of the furthest acknowledged byte among `chunks` (0 when none). */
+function ackedEnd(chunks: CommittedChunk[], chunkSize: number): number {
+  let end = 0;
+  for (const c of chunks) end = Math.max(end, Number(c.index) * chunkSize + Number(c.size));
+  return end;
 }

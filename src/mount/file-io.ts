@@ -31,21 +31,17 @@ export class FileOps {
   }
 
   /**
-   * The kernel calls create only after a lookup found no such name, but
-   * another mount may have created it since: without O_EXCL that is an
-   * ordinary open. A file this call created is opened with O_CREAT so the
-   * client knows the access mode is not checked against its new mode (POSIX:
-   * `open(p, O_WRONLY|O_CREAT, 0444)` writes).
+   * The kernel calls create only after a lookup found no such name, but another
+   * mount may have created it since: the client's O_CREAT open handles both in
+   * one round trip for a new file (and O_EXCL, and POSIX's rule that the
+   * creating open is not checked against the new mode).
    */
   async create(caller: Caller, path: string, mode: number, flags: number): Promise<number> {
-    let created = true;
-    try {
-      await this.m.client.create(path, mode & 0o7777, caller, { exclusive: true });
-    } catch (err) {
-      if (!(err instanceof DfsError && err.errno === 'EEXIST') || flags & O_EXCL) throw err;
-      created = false;
-    }
-    const handle = await this.m.client.open(path, { flags: handleFlags(flags) | (created ? O_CREAT : 0) }, caller);
+    const handle = await this.m.client.open(
+      path,
+      { flags: handleFlags(flags) | O_CREAT | (flags & O_EXCL), mode: mode & 0o7777 },
+      caller,
+    );
     return this.register(handle, path, flags).fd;
   }
 

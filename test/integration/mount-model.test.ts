@@ -34,6 +34,13 @@ interface OpenPair {
 
 type Outcome = { ok: true; value?: string } | { ok: false; code: string };
 
+function describeOutcome(o: Outcome): string {
+  if (!o.ok) return o.code;
+  const data = Buffer.from(o.value ?? '', 'base64');
+  const firstNonZero = data.findIndex((x) => x !== 0);
+  return `${data.length} bytes, first non-zero byte at ${firstNonZero}`;
+}
+
 function attempt(fn: () => string | void): Outcome {
   try {
     const v = fn();
@@ -222,7 +229,9 @@ describe('dfs-mount: random operations behave as on a local disk', () => {
         const b = read(p.model);
         expect(
           a.ok === b.ok && (!a.ok || a.value === b.value),
-          `seed ${SEED} op #${log.length}: ${log[log.length - 1]}`,
+          `seed ${SEED} op #${log.length}: ${log[log.length - 1]}\n` +
+            `mount: ${describeOutcome(a)}\nlocal: ${describeOutcome(b)}\n` +
+            `last ops:\n${log.slice(-25).join('\n')}`,
         ).toBe(true);
       } else if (roll < 80) {
         const from = pick(int(4) === 0 ? dirs.filter((d) => d) : files);
@@ -268,6 +277,19 @@ describe('dfs-mount: random operations behave as on a local disk', () => {
     expect(fs.fstatSync(fd).size).toBe(data.length);
     fs.closeSync(fd);
     expect(fs.readFileSync(p).equals(data)).toBe(true);
+  });
+
+  it('reads a hole as zeros after a write in a later chunk grew the file past data it had read (seed 922233648)', () => {
+    const p = mount.path('grown-past-read');
+    fs.closeSync(fs.openSync(p, 'w'));
+    const fd = fs.openSync(p, 'r+');
+    fs.writeSync(fd, Buffer.alloc(125_500, 1), 0, 125_500, 20_254);
+    fs.readSync(fd, Buffer.alloc(118_244), 0, 118_244, 117_341);
+    fs.writeSync(fd, Buffer.alloc(22_117, 2), 0, 22_117, 1_083_337); // chunk 1: nothing in chunk 0 changes
+    const hole = Buffer.alloc(85, 0xff);
+    expect(fs.readSync(fd, hole, 0, 85, 279_744)).toBe(85);
+    expect(hole.equals(Buffer.alloc(85))).toBe(true);
+    fs.closeSync(fd);
   });
 
   it('shares one file between fds: each sees the others, and the file is the union after both close', () => {
