@@ -67,25 +67,15 @@ export interface ReadDirPage {
   more: boolean;
 }
 
-/** Serialized inode as it appears in a checkpoint. */
-export interface InodeSnapshot {
-  ino: number;
-  mode: number;
-  uid: number;
-  gid: number;
-  nlink: number;
-  size: number;
-  atimeMs: number;
-  mtimeMs: number;
-  ctimeMs: number;
-  rdev: number;
-  generation: number;
+/**
+ * Serialized inode as it appears in a checkpoint: the inode's own fields, with
+ * maps as entry lists and the in-memory hints (`sorted`, `link`) left out.
+ */
+export type InodeSnapshot = Omit<Inode, 'xattrs' | 'entries' | 'sorted' | 'link'> & {
+  /** name -> base64 value */
   xattrs?: [string, string][];
   entries?: [string, number][];
-  parent?: number;
-  target?: string;
-  storageClass?: string;
-}
+};
 
 export interface NamespaceSnapshot {
   nextIno: number;

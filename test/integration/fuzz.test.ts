@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHANNEL_OPTIONS } from '../../src/rpc/call';
 import { dataNodeService, nameNodeService } from '../../src/rpc/load';
 import { DIST, TestCluster, tempDir } from '../helpers/cluster';
+import { seededRandom } from '../helpers/prng';
 
 /**
  * Hostile input: random and malformed messages to every name node and data
@@ -18,19 +19,7 @@ const SEED = 0x5eed_d0f5;
 const RUN_MS = 25_000;
 const RSS_LIMIT_BYTES = 600 * 1024 * 1024;
 
-/** mulberry32: a small seeded PRNG so a failure can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-const rand = prng(SEED);
+const rand = seededRandom(SEED);
 const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)];
 const randBytes = (n: number) => Buffer.from(Array.from({ length: n }, () => Math.floor(rand() * 256)));
 

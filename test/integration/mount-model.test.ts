@@ -3,6 +3,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestCluster, tempDir } from '../helpers/cluster';
 import { TestMount } from '../helpers/mount';
+import { seededRandom } from '../helpers/prng';
 
 /**
  * Model-based test: the same random operations go to the mount and to a
@@ -13,17 +14,6 @@ const SEED = Number(process.env.DFS_MODEL_SEED ?? Math.floor(Math.random() * 2 *
 const MAX_OPS = Number(process.env.DFS_MODEL_OPS ?? 3000);
 const TIME_BUDGET_MS = Number(process.env.DFS_MODEL_MS ?? 60_000);
 const CHECK_TREE_EVERY = 150;
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** An fd opened on both sides; `rel` follows renames of the file and of its parents. */
 interface OpenPair {
@@ -100,7 +90,7 @@ describe('dfs-mount: random operations behave as on a local disk', () => {
   });
 
   it(`matches a local directory op by op (seed ${SEED})`, () => {
-    const rand = mulberry32(SEED);
+    const rand = seededRandom(SEED);
     const int = (n: number): number => Math.floor(rand() * n);
     const pick = <T>(xs: T[]): T | undefined => (xs.length ? xs[int(xs.length)] : undefined);
     const root = mount.path('model');
