@@ -4,6 +4,7 @@ import { CHANNEL_OPTIONS, unary } from '../rpc/call';
 import { fromServiceError } from '../rpc/errors';
 import type { DataNodeClient } from '../rpc/gen/dfs/DataNode';
 import type { WriteHeader } from '../rpc/gen/dfs/WriteHeader';
+import type { WriteChunkRequest } from '../rpc/gen/dfs/WriteChunkRequest';
 import type { WriteChunkReply__Output } from '../rpc/gen/dfs/WriteChunkReply';
 import type { ReadChunkRequest } from '../rpc/gen/dfs/ReadChunkRequest';
 import type { ReadChunkReply__Output } from '../rpc/gen/dfs/ReadChunkReply';
@@ -39,7 +40,7 @@ export class DataNodePool {
   writeChunk(
     address: string,
     header: WriteHeader,
-    messages: Buffer[],
+    messages: WriteChunkRequest[],
     deadlineMs: number,
   ): Promise<WriteChunkReply__Output> {
     const client = this.get(address);
@@ -59,9 +60,9 @@ export class DataNodePool {
       call.on('drain', () => wake?.());
       const send = async () => {
         call.write({ header });
-        for (const data of messages) {
+        for (const message of messages) {
           if (done) return;
-          if (!call.write({ data })) {
+          if (!call.write(message)) {
             await new Promise<void>((r) => (wake = r));
             wake = undefined;
           }

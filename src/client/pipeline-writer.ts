@@ -7,7 +7,8 @@ import type { ChunkLocation } from './attrs';
 import type { DataNodePool } from './data-nodes';
 import type { MetadataClient } from './metadata';
 import type { Caller } from './types';
-import { toMessages, type Segment } from './write-buffer';
+import { segmentChunkEnd, toMessages, type Segment } from './write-buffer';
+import type { WriteChunkRequest } from '../rpc/gen/dfs/WriteChunkRequest';
 
 type NodeRef = { id: string; address: string };
 
@@ -113,7 +114,13 @@ export class PipelineWriter {
   /** Sends one segment (or, with no parts, an empty sync marker) until every pipeline member has it. */
   async send(seg: Segment, sync: boolean): Promise<void> {
     const s = await this.session(seg.index);
-    const messages = toMessages(seg.parts, DATA_MESSAGE_BYTES);
+    // The head range follows the header's offset; each further range names its own.
+    const messages: WriteChunkRequest[] = toMessages(seg.parts, DATA_MESSAGE_BYTES).map((data) => ({ data }));
+    for (const r of seg.more ?? []) {
+      toMessages(r.parts, DATA_MESSAGE_BYTES).forEach((data, i) =>
+        messages.push(i === 0 ? { data, offset: String(r.chunkOffset) } : { data }),
+      );
+    }
     const requestId = nextRequestId();
     for (let attempt = 1; ; attempt++) {
       if (s.recovering) await s.recovering;
@@ -140,7 +147,7 @@ export class PipelineWriter {
         const missing = pipeline.filter((n) => !reply.written.includes(n.id));
         if (missing.length === 0 || reply.written.length === 0) {
           if (s.version === version) s.replicas = pipeline.map((n) => n.id);
-          s.size = Math.max(s.size, seg.chunkOffset + seg.length, Number(reply.size) || 0);
+          s.size = Math.max(s.size, segmentChunkEnd(seg), Number(reply.size) || 0);
           s.ackedAny = true;
           s.unsynced = !sync;
           return;

@@ -12,13 +12,34 @@ export interface Extent {
   parts: Buffer[];
 }
 
-/** A contiguous range inside one chunk, ready for one WriteChunk stream. */
+/** Further ranges of the same chunk that travel in the segment's stream (each names its offset). */
+export interface SegmentRange {
+  chunkOffset: number;
+  length: number;
+  parts: Buffer[];
+}
+
+/**
+ * What one WriteChunk stream carries: a contiguous range inside one chunk,
+ * and for scattered small writes, `more` ranges of the same chunk after it.
+ */
 export interface Segment {
   index: number;
   chunkOffset: number;
   fileOffset: number;
   length: number;
   parts: Buffer[];
+  more?: SegmentRange[];
+}
+
+/** Extents smaller than this are sent together with the other small ones of their chunk. */
+export const SMALL_EXTENT_BYTES = 256 * 1024;
+
+/** The offset just past the last byte a segment writes in its chunk. */
+export function segmentChunkEnd(seg: Segment): number {
+  let end = seg.chunkOffset + seg.length;
+  for (const r of seg.more ?? []) end = Math.max(end, r.chunkOffset + r.length);
+  return end;
 }
 
 /** The parts covering [from, to) of a part list that starts at offset 0 (subarrays, no copies). */
@@ -188,21 +209,56 @@ export class WriteBuffer {
     return full.map((w) => this.take(w.fileOffset, w.end));
   }
 
-  /** Takes out everything, cut at window and chunk boundaries. */
+  /** Takes out everything, cut at window and chunk boundaries; small extents go one stream per chunk. */
   takeAll(): Segment[] {
     const spans: { fileOffset: number; end: number }[] = [];
     for (const ext of this.extents) spans.push(...this.windows(ext.start, ext.end));
-    return spans.map((w) => this.take(w.fileOffset, w.end));
+    return this.batch(spans.map((w) => this.take(w.fileOffset, w.end)));
   }
 
-  /** Takes out the largest extent's windows: frees memory when the buffer is over budget. */
+  /**
+   * Frees memory when the buffer is over budget: takes out the largest
+   * extent's windows, or when even that is small (scattered random writes),
+   * every small extent of its chunk as one segment.
+   */
   takeOldest(): Segment[] {
     const ext = this.extents.reduce<Extent | undefined>(
       (a, b) => (!a || b.end - b.start > a.end - a.start ? b : a),
       undefined,
     );
     if (!ext) return [];
-    return this.windows(ext.start, ext.end).map((w) => this.take(w.fileOffset, w.end));
+    if (ext.end - ext.start >= SMALL_EXTENT_BYTES) {
+      return this.windows(ext.start, ext.end).map((w) => this.take(w.fileOffset, w.end));
+    }
+    const chunkStart = Math.floor(ext.start / this.chunkSize) * this.chunkSize;
+    const chunkEnd = chunkStart + this.chunkSize;
+    // The pieces of small extents inside this chunk (an extent may straddle its edges); `ext`'s own
+    // first piece is always among them, so the buffer shrinks on every call.
+    const spans = this.extents
+      .filter((e) => e.end - e.start < SMALL_EXTENT_BYTES && e.end > chunkStart && e.start < chunkEnd)
+      .flatMap((e) => this.windows(e.start, e.end))
+      .filter((w) => w.fileOffset >= chunkStart && w.end <= chunkEnd);
+    return this.batch(spans.map((w) => this.take(w.fileOffset, w.end)));
+  }
+
+  /** Folds the small segments of each chunk into one segment (in offset order); large ones stay alone. */
+  private batch(segments: Segment[]): Segment[] {
+    const out: Segment[] = [];
+    const small = new Map<number, Segment>();
+    for (const seg of segments) {
+      if (seg.length >= SMALL_EXTENT_BYTES) {
+        out.push(seg);
+        continue;
+      }
+      const head = small.get(seg.index);
+      if (!head) {
+        small.set(seg.index, seg);
+        out.push(seg);
+      } else {
+        (head.more ??= []).push({ chunkOffset: seg.chunkOffset, length: seg.length, parts: seg.parts });
+      }
+    }
+    return out;
   }
 
   private take(start: number, end: number): Segment {

@@ -7,7 +7,7 @@ import type { MetadataClient } from './metadata';
 import type { CommittedChunk } from '../rpc/gen/dfs/CommittedChunk';
 import { PipelineWriter } from './pipeline-writer';
 import type { Caller, FileAttr } from './types';
-import { WriteBuffer, type Segment } from './write-buffer';
+import { segmentChunkEnd, WriteBuffer, type Segment } from './write-buffer';
 
 interface InFlight {
   seg: Segment;
@@ -182,14 +182,18 @@ export class FileWriter {
   overlay(position: number, target: Buffer): void {
     for (const f of this.inFlight) {
       const { seg } = f;
-      const from = Math.max(position, seg.fileOffset);
-      const to = Math.min(position + target.length, seg.fileOffset + seg.length);
-      let at = seg.fileOffset;
-      for (const p of seg.parts) {
-        const pFrom = Math.max(from, at);
-        const pTo = Math.min(to, at + p.length);
-        if (pFrom < pTo) p.copy(target, pFrom - position, pFrom - at, pTo - at);
-        at += p.length;
+      const chunkStart = seg.index * this.chunkSize;
+      for (const r of [seg, ...(seg.more ?? [])]) {
+        const rangeStart = chunkStart + r.chunkOffset;
+        const from = Math.max(position, rangeStart);
+        const to = Math.min(position + target.length, rangeStart + r.length);
+        let at = rangeStart;
+        for (const p of r.parts) {
+          const pFrom = Math.max(from, at);
+          const pTo = Math.min(to, at + p.length);
+          if (pFrom < pTo) p.copy(target, pFrom - position, pFrom - at, pTo - at);
+          at += p.length;
+        }
       }
     }
     this.buffer.overlay(position, target);
@@ -214,7 +218,8 @@ export class FileWriter {
    * later bytes must land last), then for a free stream.
    */
   private launch(seg: Segment, sync: boolean): void {
-    const blocks = blockSpan(seg.chunkOffset, seg.length);
+    // Ranges of a segment are in offset order, so this span covers all of them.
+    const blocks = blockSpan(seg.chunkOffset, segmentChunkEnd(seg) - seg.chunkOffset);
     const earlier = [...this.inFlight].filter(
       (f) => f.seg.index === seg.index && f.blocks.start < blocks.end && blocks.start < f.blocks.end,
     );

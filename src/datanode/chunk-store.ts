@@ -438,9 +438,11 @@ export class ChunkWriter {
     if (size === 0) this.store.clearBad(this.chunkId);
   }
 
-  async write(data: Buffer): Promise<void> {
+  /** Writes `data` at `at`, or right after the previous write (the stream's offset for the first). */
+  async write(data: Buffer, at?: number): Promise<void> {
     if (this.closed) throw new DfsError('EIO', `chunk ${this.chunkId}: write after close`);
     if (data.length === 0) return;
+    if (at !== undefined) this.pos = at;
     if (this.pos + data.length > MAX_CHUNK_BYTES) {
       throw new DfsError('EFBIG', `chunk ${this.chunkId}: write past ${MAX_CHUNK_BYTES} bytes`);
     }

@@ -95,13 +95,15 @@ class WriteStream {
         if (!msg.header) throw new DfsError('EINVAL', 'WriteChunk: the first message must carry a header');
         this.begin(msg.header);
         // The header is forwarded rewritten; data in the same message goes on its own.
-        if (msg.data && msg.data.length > 0) this.onData(msg.data, { data: msg.data });
+        if (msg.data && msg.data.length > 0) this.onData(msg.data, { data: msg.data, offset: msg.offset }, msg.offset);
         return;
       }
       if (msg.header) throw new DfsError('EINVAL', 'WriteChunk: header after the first message');
       // A sender that has block CRCs (re-replication) lets us catch corruption in transit.
       if (msg.crcs.length > 0) verifyBlocks(msg.data, msg.crcs, 0, `chunk ${this.header.chunkId} (incoming copy)`);
-      if (msg.data && msg.data.length > 0) this.onData(msg.data, msg[RAW_BYTES] ?? { data: msg.data });
+      if (msg.data && msg.data.length > 0) {
+        this.onData(msg.data, msg[RAW_BYTES] ?? { data: msg.data, offset: msg.offset }, msg.offset);
+      }
     } catch (err) {
       this.fail(asDfsError(err));
     }
@@ -157,14 +159,16 @@ class WriteStream {
     return pipelineNodeError(node, e.errno === 'ETIMEDOUT' || e.errno === 'EIO' ? e : new DfsError(e.errno, e.detail));
   }
 
-  private onData(data: Buffer, forward: ForwardedWrite): void {
+  /** `at`: the chunk offset the message names, if any (else the data follows the previous message's). */
+  private onData(data: Buffer, forward: ForwardedWrite, at?: string): void {
+    const position = at === undefined ? undefined : parseVersion(at, 'offset');
     if (this.down && !this.down.write(forward)) this.pause('downstream');
     this.queued += data.length;
     if (this.queued > LOCAL_QUEUE_LIMIT) this.pause('local');
     this.local = this.local.then(async () => {
       if (this.failed) return;
       const writer = await this.writer!;
-      await writer.write(data);
+      await writer.write(data, position);
       this.ctx.stats.bytesWritten += data.length;
       this.queued -= data.length;
       if (this.queued <= LOCAL_QUEUE_LIMIT / 2) this.resume('local');

@@ -41,6 +41,23 @@ export function writeChunk(
   });
 }
 
+/** One stream carrying several ranges of a chunk: each range's message names its offset. */
+export function writeChunkRanges(
+  client: DataNodeClient,
+  header: WriteHeader,
+  ranges: { offset: number; data: Buffer }[],
+): Promise<WriteChunkReply__Output> {
+  return new Promise((resolve, reject) => {
+    const call = client.writeChunk({ deadline: Date.now() + 60_000 }, (err, reply) =>
+      err || !reply ? reject(fromServiceError(err, 'data node')) : resolve(reply),
+    );
+    call.on('error', () => undefined);
+    call.write({ header });
+    for (const r of ranges) call.write({ data: r.data, offset: String(r.offset) });
+    call.end();
+  });
+}
+
 /** Reads a whole chunk, verifying every block's CRC as the client does. */
 export function readChunk(client: DataNodeClient, chunkId: string, version = 0): Promise<Buffer> {
   return new Promise((resolve, reject) => {

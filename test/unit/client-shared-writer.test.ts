@@ -120,18 +120,23 @@ class FakeCluster {
     writeChunk: async (
       _address: string,
       header: { chunkId: string; version: string; offset: string },
-      messages: Buffer[],
+      messages: { data: Buffer; offset?: string }[],
     ): Promise<{ written: string[]; size: string }> => {
       await new Promise((r) => setTimeout(r, 1));
       if (this.failWrites) throw this.failWrites;
       const version = Number(header.version);
       const s = this.stored.get(header.chunkId) ?? { version, data: Buffer.alloc(0) };
       if (version < s.version) throw new DfsError('ESTALE', `version ${version} < ${s.version}`);
-      const body = Buffer.concat(messages);
-      const end = Number(header.offset) + body.length;
-      const data =
-        s.data.length >= end ? Buffer.from(s.data) : Buffer.concat([s.data, Buffer.alloc(end - s.data.length)]);
-      body.copy(data, Number(header.offset));
+      // As a data node does: each message goes where it says, or right after the previous one.
+      let data = Buffer.from(s.data);
+      let pos = Number(header.offset);
+      for (const m of messages) {
+        if (m.offset !== undefined) pos = Number(m.offset);
+        const end = pos + m.data.length;
+        if (data.length < end) data = Buffer.concat([data, Buffer.alloc(end - data.length)]);
+        m.data.copy(data, pos);
+        pos = end;
+      }
       this.stored.set(header.chunkId, { version, data });
       return { written: ['n1'], size: String(data.length) };
     },

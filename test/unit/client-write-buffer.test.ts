@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { WriteBuffer, toMessages } from '../../src/client/write-buffer';
+import { segmentChunkEnd, WriteBuffer, toMessages } from '../../src/client/write-buffer';
 import { sliceByChunk } from '../../src/client/chunk-ranges';
 
 const MiB = 1024 * 1024;
@@ -92,5 +92,45 @@ describe('client write buffer', () => {
       { index: 1, chunkOffset: 40, fileOffset: 90, length: 10 },
       { index: 2, chunkOffset: 0, fileOffset: 100, length: 20 },
     ]);
+  });
+
+  it('sends scattered small writes of one chunk as one segment, in offset order, and large ones alone', () => {
+    const b = new WriteBuffer(1 * MiB, 256 * 1024);
+    b.insert(900_000, Buffer.alloc(10, 3));
+    b.insert(100, Buffer.alloc(10, 1));
+    b.insert(500_000, Buffer.alloc(10, 2));
+    b.insert(MiB + 5, Buffer.alloc(10, 4)); // chunk 1
+    b.insert(2 * MiB, Buffer.alloc(600 * 1024, 5)); // chunk 2, large: cut at 256 KiB windows
+    const segs = b.takeAll();
+    const chunk0 = segs.filter((x) => x.index === 0);
+    expect(chunk0).toHaveLength(1);
+    expect([chunk0[0].chunkOffset, ...(chunk0[0].more ?? []).map((r) => r.chunkOffset)]).toEqual([
+      100, 500_000, 900_000,
+    ]);
+    expect(segmentChunkEnd(chunk0[0])).toBe(900_010);
+    expect(segs.filter((x) => x.index === 1)).toHaveLength(1);
+    expect(segs.filter((x) => x.index === 2).map((x) => x.length)).toEqual([256 * 1024, 256 * 1024, 88 * 1024]);
+    expect(b.isEmpty).toBe(true);
+  });
+
+  it('over budget with only small extents, takes every small extent of one chunk, even one straddling its end', () => {
+    const b = new WriteBuffer(1 * MiB, 256 * 1024);
+    b.insert(10, Buffer.alloc(4096, 1));
+    b.insert(MiB - 100, Buffer.alloc(200, 2)); // straddles chunks 0 and 1
+    b.insert(MiB + 500, Buffer.alloc(4096, 3));
+    const first = b.takeOldest();
+    expect(first).toHaveLength(1);
+    expect(first[0].index).toBe(0);
+    expect([first[0].chunkOffset, ...(first[0].more ?? []).map((r) => r.chunkOffset)]).toEqual([10, MiB - 100]);
+    expect(segmentChunkEnd(first[0])).toBe(MiB);
+    // What is left: the straddling extent's tail in chunk 1 and the chunk-1 write.
+    expect(b.ranges.map((r) => [r.start, r.end])).toEqual([
+      [MiB, MiB + 100],
+      [MiB + 500, MiB + 500 + 4096],
+    ]);
+    const second = b.takeOldest();
+    expect(second).toHaveLength(1);
+    expect(second[0].index).toBe(1);
+    expect(b.isEmpty).toBe(true);
   });
 });
