@@ -1,8 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
-import { dataNodeService } from '../rpc/load';
-import { CHANNEL_OPTIONS, unary } from '../rpc/call';
+import { unary } from '../rpc/call';
+import { DataNodeChannels } from '../rpc/datanode-channels';
 import { fromServiceError } from '../rpc/errors';
-import type { DataNodeClient } from '../rpc/gen/dfs/DataNode';
 import type { WriteHeader } from '../rpc/gen/dfs/WriteHeader';
 import type { WriteChunkRequest } from '../rpc/gen/dfs/WriteChunkRequest';
 import type { WriteChunkReply__Output } from '../rpc/gen/dfs/WriteChunkReply';
@@ -10,27 +9,8 @@ import type { ReadChunkRequest } from '../rpc/gen/dfs/ReadChunkRequest';
 import type { ReadChunkReply__Output } from '../rpc/gen/dfs/ReadChunkReply';
 import type { ChunkStat__Output } from '../rpc/gen/dfs/ChunkStat';
 
-/** One gRPC channel per data node address, shared by every handle of the client. */
-export class DataNodePool {
-  private readonly clients = new Map<string, DataNodeClient>();
-
-  constructor(private readonly credentials: grpc.ChannelCredentials = grpc.credentials.createInsecure()) {}
-
-  get(address: string): DataNodeClient {
-    let c = this.clients.get(address);
-    if (!c) {
-      const DataNode = dataNodeService().DataNode;
-      c = new DataNode(address, this.credentials, CHANNEL_OPTIONS);
-      this.clients.set(address, c);
-    }
-    return c;
-  }
-
-  close(): void {
-    for (const c of this.clients.values()) c.close();
-    this.clients.clear();
-  }
-
+/** The client's data node calls over one channel per address, shared by every handle. */
+export class DataNodePool extends DataNodeChannels {
   /**
    * Streams one segment into a pipeline whose head is `address`: the header,
    * then the data messages, waiting for 'drain' so a slow pipeline holds back

@@ -1,8 +1,9 @@
 import { constants } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createClient, type DfsClient } from '../../src/client';
+import type { DfsClient } from '../../src/client';
 import type { DfsError } from '../../src/rpc/errors';
-import { TestCluster, waitFor } from '../helpers/cluster';
+import type { TestCluster } from '../helpers/cluster';
+import { startClientCluster } from '../helpers/client-cluster';
 
 /** POSIX-facing behaviour of the client library against real processes (small chunks, 2 data nodes). */
 
@@ -21,12 +22,10 @@ describe('client library file semantics', () => {
   let client: DfsClient;
 
   beforeAll(async () => {
-    cluster = await new TestCluster({ dataNodes: 2, replication: 2, chunkSize: '1MiB' }).start();
-    client = createClient({ namenode: cluster.address, metadataTimeoutMs: 3_000 });
-    await waitFor(
-      '2 live data nodes',
-      async () => (await client.clusterStatus()).nodes.filter((n) => n.live).length === 2,
-    );
+    ({ cluster, client } = await startClientCluster(
+      { dataNodes: 2, replication: 2, chunkSize: '1MiB' },
+      { metadataTimeoutMs: 3_000 },
+    ));
   });
 
   afterAll(async () => {
@@ -114,17 +113,15 @@ describe('client library on a full cluster', () => {
   let client: DfsClient;
 
   beforeAll(async () => {
-    cluster = await new TestCluster({
-      dataNodes: 2,
-      replication: 2,
-      chunkSize: '1MiB',
-      dataNode: { capacity: '4MiB' },
-    }).start();
-    client = createClient({ namenode: cluster.address, metadataTimeoutMs: 5_000 });
-    await waitFor(
-      '2 live data nodes',
-      async () => (await client.clusterStatus()).nodes.filter((n) => n.live).length === 2,
-    );
+    ({ cluster, client } = await startClientCluster(
+      {
+        dataNodes: 2,
+        replication: 2,
+        chunkSize: '1MiB',
+        dataNode: { capacity: '4MiB' },
+      },
+      { metadataTimeoutMs: 5_000 },
+    ));
   });
 
   afterAll(async () => {

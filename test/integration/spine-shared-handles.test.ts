@@ -1,7 +1,8 @@
 import { constants } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createClient, type DfsClient } from '../../src/client';
-import { TestCluster, waitFor } from '../helpers/cluster';
+import type { DfsClient } from '../../src/client';
+import type { TestCluster } from '../helpers/cluster';
+import { startClientCluster } from '../helpers/client-cluster';
 
 /**
  * Several handles of one file in one client (as several fds of one file on a
@@ -27,12 +28,10 @@ describe('client library: several handles of one file', () => {
   let client: DfsClient;
 
   beforeAll(async () => {
-    cluster = await new TestCluster({ dataNodes: 2, replication: 2, chunkSize: '1MiB' }).start();
-    client = createClient({ namenode: cluster.address, metadataTimeoutMs: 8_000 });
-    await waitFor(
-      '2 live data nodes',
-      async () => (await client.clusterStatus()).nodes.filter((n) => n.live).length === 2,
-    );
+    ({ cluster, client } = await startClientCluster(
+      { dataNodes: 2, replication: 2, chunkSize: '1MiB' },
+      { metadataTimeoutMs: 8_000 },
+    ));
   });
 
   afterAll(async () => {
