@@ -23,6 +23,7 @@ import { CHANNEL_OPTIONS, SERVER_OPTIONS } from '../rpc/call';
 import { dataNodeService } from '../rpc/load';
 import type { WriteChunkRequest__Output } from '../rpc/gen/dfs/WriteChunkRequest';
 import { formatBytes, parseSize } from '../common/units';
+import { freePort } from '../common/ports';
 
 const MiB = 1024 * 1024;
 const me = { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 };
@@ -77,17 +78,6 @@ function parseArgs(argv: string[]): Args {
     }
   }
   return a;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 async function waitPort(port: number): Promise<void> {

@@ -106,16 +106,7 @@ export function exitReason(d: Daemon): Promise<string> {
   return d.exited.then((code) => `${d.name} exited with ${code}: ${d.tail()}`);
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
+export { freePort } from '../common/ports';
 
 export function portOpen(port: number): Promise<boolean> {
   return new Promise((resolve) => {

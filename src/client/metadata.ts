@@ -1,7 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../common/logger';
 import { nameNodeService } from '../rpc/load';
-import { CHANNEL_OPTIONS, unary } from '../rpc/call';
+import { CHANNEL_OPTIONS, unary, type UnaryMethod } from '../rpc/call';
 import { DfsError } from '../rpc/errors';
 import type { NameNodeClient } from '../rpc/gen/dfs/NameNode';
 import type { Attr__Output } from '../rpc/gen/dfs/Attr';
@@ -21,13 +21,6 @@ export const ROOT_INO = 1;
 const ROOT: InodeRef = { ino: ROOT_INO, mode: S_IFDIR | 0o755 };
 const MAX_SYMLINK_HOPS = 40;
 const READDIR_PAGE = 1000;
-
-type UnaryMethod<Req, Res> = (
-  request: Req,
-  metadata: grpc.Metadata,
-  options: grpc.CallOptions,
-  callback: (err: grpc.ServiceError | null, value?: Res) => void,
-) => grpc.ClientUnaryCall;
 
 export function toStatFs(r: StatFsReply__Output): StatFs {
   return {

@@ -70,7 +70,8 @@ export function incomingRequestId(metadata: grpc.Metadata, message?: unknown): s
   return requestIdInMessage(message) ?? newRequestId();
 }
 
-type UnaryMethod<Req, Res> = (
+/** A generated stub's unary method, as `unary()` calls it. */
+export type UnaryMethod<Req, Res> = (
   request: Req,
   metadata: grpc.Metadata,
   options: grpc.CallOptions,
