@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { freePort } from '../../src/common/ports';
 
 /**
  * Starts real dfs processes (compiled, from dist/) in temp dirs on 127.0.0.1
@@ -19,7 +20,7 @@ process.on('exit', () => {
   for (const p of live) p.kill('SIGKILL');
 });
 
-export { freePort } from '../../src/common/ports';
+export { freePort };
 
 export function tempDir(prefix: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), `dfs-${prefix}-`));
@@ -64,9 +65,11 @@ export function startProcess(name: string, script: string, args: string[], env: 
 }
 
 /** Polls `check` until it returns a truthy value or `timeoutMs` passes. */
+type Falsy = undefined | null | false | 0 | '';
+
 export async function waitFor<T>(
   what: string,
-  check: () => Promise<T> | T,
+  check: () => Promise<T | Falsy> | T | Falsy,
   timeoutMs = 20_000,
   everyMs = 100,
 ): Promise<T> {
@@ -75,7 +78,7 @@ export async function waitFor<T>(
   for (;;) {
     try {
       const v = await check();
-      if (v) return v;
+      if (v) return v as T;
     } catch (err) {
       lastErr = err;
     }

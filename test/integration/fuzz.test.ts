@@ -280,7 +280,11 @@ describe('hostile input', () => {
       expect(rssOf(p.proc.child.pid!)).toBeLessThan(RSS_LIMIT_BYTES);
     }
     // Still serving real requests afterwards.
-    const ok = await callOnce(nnClient, nameNodeService().NameNode.service.StatFs, {});
+    const ok = await callOnce(
+      nnClient,
+      nameNodeService().NameNode.service.StatFs as grpc.MethodDefinition<unknown, unknown>,
+      {},
+    );
     expect(ok).toBe('OK');
     expect(snapshot(canary)).toEqual(before);
     // Nothing but chunk files under the data nodes' chunk dirs.
