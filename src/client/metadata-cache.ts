@@ -1,5 +1,5 @@
 import { LRUCache } from 'lru-cache';
-import { isWithin } from './paths';
+import { parentAndName } from './paths';
 import type { FileAttr } from './types';
 
 /** What path traversal needs of an entry: its inode and type (which never change for an inode). */
@@ -17,10 +17,21 @@ export interface InodeRef {
 export class MetadataCache {
   private readonly entries?: LRUCache<string, InodeRef>;
   private readonly attrs?: LRUCache<number, FileAttr>;
+  /**
+   * Cached paths by parent path, so dropping a subtree touches only what is
+   * beneath it (a rename in a directory of 5,000 cached names must not scan
+   * them all). A child can outlive its parent's entry: the index is kept
+   * until the child itself goes.
+   */
+  private readonly children = new Map<string, Set<string>>();
 
   constructor(ttlMs: number, max = 50_000) {
     if (ttlMs > 0) {
-      this.entries = new LRUCache({ max, ttl: ttlMs });
+      this.entries = new LRUCache({
+        max,
+        ttl: ttlMs,
+        dispose: (_ref, path) => this.unindex(path),
+      });
       this.attrs = new LRUCache({ max, ttl: ttlMs });
     }
   }
@@ -42,8 +53,14 @@ export class MetadataCache {
 
   /** Remembers that `path` names the inode `attr` describes. */
   putEntry(path: string, attr: FileAttr): void {
-    this.entries?.set(path, { ino: attr.ino, mode: attr.mode });
+    if (!this.entries) return;
+    this.entries.set(path, { ino: attr.ino, mode: attr.mode });
     this.attrs?.set(attr.ino, attr);
+    if (path === '/') return;
+    const { parent } = parentAndName(path);
+    let set = this.children.get(parent);
+    if (!set) this.children.set(parent, (set = new Set()));
+    set.add(path);
   }
 
   putAttr(attr: FileAttr): void {
@@ -63,13 +80,25 @@ export class MetadataCache {
   /** Drops `path` and every cached path beneath it. */
   forgetSubtree(path: string): void {
     if (!this.entries) return;
-    for (const key of [...this.entries.keys()]) {
-      if (isWithin(key, path)) this.forgetPath(key);
-    }
+    this.forgetPath(path);
+    const below = this.children.get(path);
+    if (!below) return;
+    this.children.delete(path);
+    for (const child of below) this.forgetSubtree(child);
   }
 
   clear(): void {
     this.entries?.clear();
     this.attrs?.clear();
+    this.children.clear();
+  }
+
+  private unindex(path: string): void {
+    if (path === '/') return;
+    const { parent } = parentAndName(path);
+    const set = this.children.get(parent);
+    if (!set) return;
+    set.delete(path);
+    if (set.size === 0) this.children.delete(parent);
   }
 }

@@ -1,7 +1,9 @@
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../common/logger';
 import { nameNodeService } from '../rpc/load';
-import { CHANNEL_OPTIONS, unary, type UnaryMethod } from '../rpc/call';
+import { CHANNEL_OPTIONS, requestIdInMessage } from '../rpc/call';
+import { currentRequestId, newRequestId } from '../common/logger';
+import { SessionClient } from '../rpc/session';
 import { DfsError } from '../rpc/errors';
 import type { NameNodeClient } from '../rpc/gen/dfs/NameNode';
 import type { Attr__Output } from '../rpc/gen/dfs/Attr';
@@ -44,6 +46,8 @@ export function toStatFs(r: StatFsReply__Output): StatFs {
 export class MetadataClient {
   readonly rpc: NameNodeClient;
   readonly cache: MetadataCache;
+  /** Every call rides this one stream (src/rpc/session.ts): a quarter of a unary call's cost. */
+  private readonly session: SessionClient;
   private chunkSizeKnown?: number;
 
   constructor(
@@ -58,10 +62,12 @@ export class MetadataClient {
   ) {
     const NameNode = nameNodeService().NameNode;
     this.rpc = new NameNode(address, channel.credentials, { ...CHANNEL_OPTIONS, interceptors: channel.interceptors });
+    this.session = new SessionClient(() => this.rpc.Session(), NameNode.service, `name node ${address}`);
     this.cache = new MetadataCache(attrCacheMs);
   }
 
   close(): void {
+    this.session.close();
     this.rpc.close();
   }
 
@@ -70,16 +76,15 @@ export class MetadataClient {
    * retried while the name node is unreachable (e.g. restarting) until the
    * budget runs out; others are sent once.
    */
-  async call<Req, Res>(what: string, method: UnaryMethod<Req, Res>, request: Req, idempotent: boolean): Promise<Res> {
+  async call<Req, Res>(what: string, request: Req, idempotent: boolean): Promise<Res> {
     const deadline = Date.now() + this.timeoutMs;
+    // Retries are the same request: one id for every attempt.
+    const requestId = requestIdInMessage(request) ?? currentRequestId() ?? newRequestId();
     let backoff = 50;
     for (;;) {
       const remaining = deadline - Date.now();
       try {
-        return await unary<Req, Res>(this.rpc, method, request, {
-          deadlineMs: Math.max(remaining, 1),
-          peer: `name node ${this.address}`,
-        });
+        return await this.session.call<Res>(what, request, { deadlineMs: Math.max(remaining, 1), requestId });
       } catch (err) {
         const e = err as DfsError;
         const unreachable = e.errno === 'EIO' && e.message.includes('unreachable');
@@ -99,12 +104,7 @@ export class MetadataClient {
   async getAttr(ino: number, caller: Caller, fresh = false): Promise<FileAttr> {
     const cached = fresh ? undefined : this.cache.attr(ino);
     if (cached) return cached;
-    const a = await this.call<object, Attr__Output>(
-      'GetAttr',
-      this.rpc.GetAttr,
-      { caller: wireCaller(caller), ino: String(ino) },
-      true,
-    );
+    const a = await this.call<object, Attr__Output>('GetAttr', { caller: wireCaller(caller), ino: String(ino) }, true);
     const attr = toFileAttr(a);
     this.cache.putAttr(attr);
     return attr;
@@ -115,7 +115,6 @@ export class MetadataClient {
     try {
       const a = await this.call<object, Attr__Output>(
         'Lookup',
-        this.rpc.Lookup,
         { caller: wireCaller(caller), parent: String(parent.ino), name },
         true,
       );
@@ -208,7 +207,6 @@ export class MetadataClient {
   async readlinkIno(ino: number, caller: Caller): Promise<string> {
     const r = await this.call<object, { target: string }>(
       'ReadLink',
-      this.rpc.ReadLink,
       { caller: wireCaller(caller), ino: String(ino) },
       true,
     );
@@ -226,7 +224,6 @@ export class MetadataClient {
     const { dir, name } = await this.resolveParent(path, caller);
     const a = await this.call<object, Attr__Output>(
       'MakeNode',
-      this.rpc.MakeNode,
       {
         caller: wireCaller(caller),
         parent: String(dir.ino),
@@ -249,7 +246,6 @@ export class MetadataClient {
     const { dir, name } = await this.resolveParent(newPath, caller);
     const a = await this.call<object, Attr__Output>(
       'Link',
-      this.rpc.Link,
       { caller: wireCaller(caller), ino: String(target.ino), newParent: String(dir.ino), newName: name },
       false,
     );
@@ -265,7 +261,6 @@ export class MetadataClient {
     try {
       await this.call<object, object>(
         dirToo ? 'RemoveDir' : 'Unlink',
-        dirToo ? this.rpc.RemoveDir : this.rpc.Unlink,
         { caller: wireCaller(caller), parent: String(dir.ino), name },
         false,
       );
@@ -283,7 +278,6 @@ export class MetadataClient {
     try {
       await this.call<object, object>(
         'Rename',
-        this.rpc.Rename,
         {
           caller: wireCaller(caller),
           parent: String(src.dir.ino),
@@ -317,12 +311,7 @@ export class MetadataClient {
       req.atimeMs = String(changes.atimeMs === 'now' ? -1 : Math.floor(changes.atimeMs));
     if (changes.mtimeMs !== undefined)
       req.mtimeMs = String(changes.mtimeMs === 'now' ? -1 : Math.floor(changes.mtimeMs));
-    const a = await this.call<SetAttrRequest, Attr__Output>(
-      'SetAttr',
-      this.rpc.SetAttr,
-      req,
-      changes.size === undefined,
-    );
+    const a = await this.call<SetAttrRequest, Attr__Output>('SetAttr', req, changes.size === undefined);
     const attr = toFileAttr(a);
     this.cache.putAttr(attr);
     return attr;
@@ -338,7 +327,6 @@ export class MetadataClient {
     for (;;) {
       const page = await this.call<object, { entries: { name: string; attr: Attr__Output | null }[]; more: boolean }>(
         'ReadDir',
-        this.rpc.ReadDir,
         { caller: wireCaller(caller), ino: String(dir.ino), after, limit: READDIR_PAGE },
         true,
       );
@@ -356,14 +344,14 @@ export class MetadataClient {
   }
 
   async statfs(): Promise<StatFs> {
-    const r = await this.call<object, StatFsReply__Output>('StatFs', this.rpc.StatFs, {}, true);
+    const r = await this.call<object, StatFsReply__Output>('StatFs', {}, true);
     const s = toStatFs(r);
     this.chunkSizeKnown = s.chunkSize;
     return s;
   }
 
   async initialize(): Promise<StatFs> {
-    const r = await this.call<object, StatFsReply__Output>('Initialize', this.rpc.Initialize, {}, false);
+    const r = await this.call<object, StatFsReply__Output>('Initialize', {}, false);
     this.cache.clear();
     return toStatFs(r);
   }
@@ -385,12 +373,7 @@ export class MetadataClient {
     const r = await this.call<
       object,
       { attr: Attr__Output | null; chunks: Parameters<typeof toChunkLocation>[0][]; chunkSize: string }
-    >(
-      'GetChunks',
-      this.rpc.GetChunks,
-      { caller: wireCaller(caller), ino: String(ino), firstIndex: String(first), count },
-      true,
-    );
+    >('GetChunks', { caller: wireCaller(caller), ino: String(ino), firstIndex: String(first), count }, true);
     if (!r.attr) throw new DfsError('EIO', `GetChunks of inode ${ino}: reply without attributes`);
     const attr = toFileAttr(r.attr);
     this.cache.putAttr(attr);
@@ -417,7 +400,6 @@ export class MetadataClient {
       try {
         const r = await this.call<object, Parameters<typeof toChunkLocation>[0]>(
           'PrepareWrite',
-          this.rpc.PrepareWrite,
           { caller: wireCaller(caller, requestId), ino: String(ino), index: String(index), excludeNodes: exclude },
           true,
         );
@@ -448,7 +430,6 @@ export class MetadataClient {
   ): Promise<{ chunk: ChunkLocation; replacement?: { id: string; address: string } }> {
     const r = await this.call<object, ReplaceNodeReply__Output>(
       'ReplacePipelineNode',
-      this.rpc.ReplacePipelineNode,
       {
         caller: wireCaller(caller, requestId),
         ino: String(req.ino),
@@ -475,7 +456,6 @@ export class MetadataClient {
   ): Promise<FileAttr> {
     const a = await this.call<object, Attr__Output>(
       'CommitWrite',
-      this.rpc.CommitWrite,
       {
         caller: wireCaller(caller, requestId),
         ino: String(ino),
@@ -493,20 +473,18 @@ export class MetadataClient {
   reportBadReplica(chunkId: string, version: number, nodeId: string, reason: string, caller: Caller): void {
     this.call<object, object>(
       'ReportBadReplica',
-      this.rpc.ReportBadReplica,
       { caller: wireCaller(caller), chunkId, version: String(version), nodeId, reason },
       true,
     ).catch((err: unknown) => this.log.warn({ chunkId, nodeId, err: String(err) }, 'could not report a bad replica'));
   }
 
   async clusterStatus(): Promise<ClusterStatusReply__Output> {
-    return this.call<object, ClusterStatusReply__Output>('ClusterStatus', this.rpc.ClusterStatus, {}, true);
+    return this.call<object, ClusterStatusReply__Output>('ClusterStatus', {}, true);
   }
 
   async fsck(path: string, caller: Caller): Promise<FsckReply__Output> {
     return this.call<object, FsckReply__Output>(
       'Fsck',
-      this.rpc.Fsck,
       { caller: wireCaller(caller), path: normalizePath(path) },
       true,
     );
@@ -519,7 +497,6 @@ export class MetadataClient {
     extra: { name?: string; value?: Buffer; flags?: number } = {},
   ): Promise<{ value?: Buffer; names?: string[] }> {
     const req = { caller: wireCaller(caller), ino: String(ino), ...extra };
-    const method = this.rpc[op] as unknown as UnaryMethod<object, { value?: Buffer; names?: string[] }>;
-    return this.call(op, method, req, op === 'GetXattr' || op === 'ListXattr');
+    return this.call(op, req, op === 'GetXattr' || op === 'ListXattr');
   }
 }

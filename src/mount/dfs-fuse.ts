@@ -8,6 +8,8 @@ export interface KernelCacheOptions {
   entryTimeoutS: number;
   /** Seconds the kernel may cache attributes. */
   attrTimeoutS: number;
+  /** How long the kernel remembers that a name does not exist (s). */
+  negativeTimeoutS: number;
 }
 
 export interface DfsFuseOptions extends KernelCacheOptions {
@@ -76,7 +78,7 @@ export class DfsFuse extends Fuse {
       // fuse-native's own flags skip a 0 value, so the timeouts are always spelled out.
       `entry_timeout=${this.extra.entryTimeoutS}`,
       `attr_timeout=${this.extra.attrTimeoutS}`,
-      'negative_timeout=0',
+      `negative_timeout=${this.extra.negativeTimeoutS}`,
     ];
     if (this.extra.readOnly) mine.push('ro');
     if (this.extra.nonEmpty) mine.push('nonempty');

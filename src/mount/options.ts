@@ -22,7 +22,10 @@ export interface MountConfig {
  * Defaults of the `-o` options. The kernel's attribute cache is off
  * (attr_timeout=0) so that an open after another mount's close sees the new
  * size (close-to-open); the client's own cache answers those getattrs. Names
- * are cached for 1 s like NFS's lookup cache.
+ * are cached for 1 s like NFS's lookup cache, and so are missing names
+ * (negative_timeout): `mv a b`, `cp`, editors and builds look up the name they
+ * are about to create several times, each a name node round trip otherwise.
+ * This mount's own creates replace its negative entries at once.
  */
 export const FUSE_DEFAULTS: DfsFuseOptions = {
   allowOther: false,
@@ -35,6 +38,7 @@ export const FUSE_DEFAULTS: DfsFuseOptions = {
   maxReadaheadBytes: 1024 * 1024,
   entryTimeoutS: 1,
   attrTimeoutS: 0,
+  negativeTimeoutS: 1,
 };
 
 /** Generic mount(8)/fstab options that mean nothing to a FUSE file system. */
@@ -104,6 +108,9 @@ export function applyMountOptions(list: string, fuse: DfsFuseOptions): { namenod
         break;
       case 'attr_timeout':
         fuse.attrTimeoutS = seconds(name, value);
+        break;
+      case 'negative_timeout':
+        fuse.negativeTimeoutS = seconds(name, value);
         break;
       case 'max_readahead':
         fuse.maxReadaheadBytes = parseSize(value ?? '');

@@ -25,7 +25,11 @@ export interface NameNodeSecurity {
 export const OPEN: NameNodeSecurity = { chunkTokenLifetimeMs: CHUNK_TOKEN_LIFETIME_MS };
 
 /** Calls only data nodes make: they carry a membership proof instead of a client token. */
-const NODE_METHODS = new Set(['/dfs.NameNode/Register', '/dfs.NameNode/Heartbeat', '/dfs.NameNode/ChunkReport']);
+export const NODE_METHODS: ReadonlySet<string> = new Set([
+  '/dfs.NameNode/Register',
+  '/dfs.NameNode/Heartbeat',
+  '/dfs.NameNode/ChunkReport',
+]);
 
 /**
  * The one check in front of every name node call: data node calls need a

@@ -4,7 +4,9 @@ import { handleUnary } from '../rpc/call';
 import { DfsError } from '../rpc/errors';
 import type { NameNodeHandlers } from '../rpc/gen/dfs/NameNode';
 import type { StatFsReply } from '../rpc/gen/dfs/StatFsReply';
-import { chunkGranter, type NameNodeSecurity, OPEN } from './auth';
+import { nameNodeService } from '../rpc/load';
+import { sessionHandler } from '../rpc/session';
+import { chunkGranter, type NameNodeSecurity, NODE_METHODS, OPEN } from './auth';
 import type { ClassListView, ClassOfView, ClassView, NameNode, StatFsView } from './name-node';
 import { toAttr, toChunkInfo, wireCaller, wireInt } from './wire';
 
@@ -38,7 +40,9 @@ export function nameNodeHandlers(nn: NameNode, log: Logger, security: NameNodeSe
     });
   }
 
-  return {
+  const handlers: NameNodeHandlers = {
+    // The unary handlers below, called over one stream (src/rpc/session.ts).
+    Session: (call) => session(call),
     Lookup: h('Lookup', (r) => attr(nn.lookup(wireCaller(r.caller), wireInt(r.parent, 'parent'), r.name))),
     GetAttr: h('GetAttr', (r) => attr(nn.getAttr(wireInt(r.ino, 'ino')))),
     ResolvePath: h('ResolvePath', (r) => attr(nn.resolvePath(wireCaller(r.caller), r.path, r.followSymlinks))),
@@ -259,4 +263,6 @@ export function nameNodeHandlers(nn: NameNode, log: Logger, security: NameNodeSe
       return {};
     }),
   };
+  const session = sessionHandler(nameNodeService().NameNode.service, handlers, NODE_METHODS, log);
+  return handlers;
 }

@@ -46,7 +46,7 @@ export interface CallOptions {
 export const REQUEST_ID_KEY = 'x-request-id';
 
 /** The id a message carries itself (`request_id`, or `caller.request_id` in name node requests). */
-function requestIdInMessage(message: unknown): string | undefined {
+export function requestIdInMessage(message: unknown): string | undefined {
   if (typeof message !== 'object' || message === null) return undefined;
   const own = (message as { requestId?: unknown }).requestId;
   if (typeof own === 'string' && own !== '') return own;

@@ -60,6 +60,11 @@ export function errnoNumber(name: ErrnoName): number {
   return n ?? (osConstants.errno.EIO as number);
 }
 
+/** Whether a name sent by a peer is an errno this platform knows (anything else becomes EIO). */
+export function isErrnoName(name: string): name is ErrnoName {
+  return typeof (osConstants.errno as Record<string, number>)[name] === 'number';
+}
+
 const GRPC_CODE_FOR: Partial<Record<ErrnoName, grpc.status>> = {
   ENOENT: grpc.status.NOT_FOUND,
   EEXIST: grpc.status.ALREADY_EXISTS,

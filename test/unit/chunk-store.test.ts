@@ -159,13 +159,32 @@ describe('chunk store', () => {
     expect(small.used).toBe(B);
   });
 
+  it('writes the first meta of a new chunk in place and replaces an existing one atomically', async () => {
+    await write('90', randomBytes(B + 1));
+    const metaPath = (await fs.promises.readdir(path.join(dir, 'chunks'), { recursive: true }))
+      .map(String)
+      .find((f) => f.endsWith('90.meta'));
+    expect(metaPath).toBeDefined();
+    const full = path.join(dir, 'chunks', metaPath!);
+    const inodeBefore = fs.statSync(full).ino;
+    await write('90', randomBytes(10), { version: 2 });
+    // Rewritten through a temp file and a rename: a new inode, never a half-written meta.
+    expect(fs.statSync(full).ino).not.toBe(inodeBefore);
+    expect(decodeMeta(fs.readFileSync(full), 'chunk 90').version).toBe(2);
+  });
+
   it('keeps chunks, versions and sizes across a restart and drops unfinished creates', async () => {
     const data = randomBytes(2 * B + 3);
     await write('77', data, { version: 4 });
     fs.writeFileSync(path.join(dir, 'chunks', '4d', '333.data'), 'orphan');
+    // A new chunk's first meta is written in place: a crash before that write leaves it empty.
+    fs.mkdirSync(path.join(dir, 'chunks', '4e'), { recursive: true });
+    fs.writeFileSync(path.join(dir, 'chunks', '4e', '334.data'), 'half-made');
+    fs.writeFileSync(path.join(dir, 'chunks', '4e', '334.meta'), '');
     const reopened = await ChunkStore.open(dir, { logger });
     expect(reopened.list()).toEqual([{ chunkId: '77', version: 4, size: data.length }]);
     expect(fs.existsSync(path.join(dir, 'chunks', '4d', '333.data'))).toBe(false);
+    expect(fs.readdirSync(path.join(dir, 'chunks', '4e'))).toEqual([]);
     const parts: Buffer[] = [];
     for await (const p of reopened.read('77', 4, 0, 0)) parts.push(p.data);
     expect(Buffer.concat(parts).equals(data)).toBe(true);

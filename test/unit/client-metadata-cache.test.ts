@@ -36,6 +36,34 @@ describe('client metadata cache', () => {
     expect(c.entryAttr('/ab')?.ino).toBe(5);
   });
 
+  it('forgets paths beneath a directory whose own entry has expired', async () => {
+    const c = new MetadataCache(30);
+    c.putEntry('/d', attr(2, 0o40755));
+    await new Promise((r) => setTimeout(r, 45));
+    c.putEntry('/d/e', attr(3, 0o40755));
+    c.putEntry('/d/e/f', attr(4));
+    c.putEntry('/d2', attr(5));
+    expect(c.entry('/d')).toBeUndefined();
+    c.forgetSubtree('/d');
+    expect(c.entry('/d/e')).toBeUndefined();
+    expect(c.entry('/d/e/f')).toBeUndefined();
+    expect(c.entry('/d2')?.ino).toBe(5);
+  });
+
+  it('forgets one renamed file among thousands of cached names and keeps the rest', () => {
+    const c = new MetadataCache(60_000);
+    c.putEntry('/big', attr(2, 0o40755));
+    for (let i = 0; i < 5_000; i++) c.putEntry(`/big/f${i}`, attr(10 + i));
+    c.forgetSubtree('/big/f7');
+    expect(c.entry('/big/f7')).toBeUndefined();
+    expect(c.entry('/big/f8')?.ino).toBe(18);
+    expect(c.entry('/big')?.ino).toBe(2);
+    c.putEntry('/big/f7', attr(99)); // cached again under the same name: indexed again
+    c.forgetSubtree('/big');
+    expect(c.entry('/big/f7')).toBeUndefined();
+    expect(c.entry('/big/f4999')).toBeUndefined();
+  });
+
   it('expires entries after the attribute TTL', async () => {
     const c = new MetadataCache(20);
     c.putEntry('/x', attr(7));

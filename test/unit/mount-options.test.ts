@@ -7,10 +7,14 @@ import { toStatfs } from '../../src/mount/stat';
 describe('mount options', () => {
   it('applies FUSE flags, timeouts and the name node from -o', () => {
     const fuse = { ...FUSE_DEFAULTS };
-    const { namenode } = applyMountOptions('allow_other,ro,attr_timeout=2,rw,noatime,namenode=10.0.0.1:9000', fuse);
+    const { namenode } = applyMountOptions(
+      'allow_other,ro,attr_timeout=2,negative_timeout=0,rw,noatime,namenode=10.0.0.1:9000',
+      fuse,
+    );
     expect(fuse.allowOther).toBe(true);
     expect(fuse.readOnly).toBe(true);
     expect(fuse.attrTimeoutS).toBe(2);
+    expect(fuse.negativeTimeoutS).toBe(0);
     expect(namenode).toBe('10.0.0.1:9000');
   });
 
