@@ -8,9 +8,36 @@ import type { WriteChunkReply__Output } from '../rpc/gen/dfs/WriteChunkReply';
 import type { ReadChunkRequest } from '../rpc/gen/dfs/ReadChunkRequest';
 import type { ReadChunkReply__Output } from '../rpc/gen/dfs/ReadChunkReply';
 import type { ChunkStat__Output } from '../rpc/gen/dfs/ChunkStat';
+import type { TlsConfig } from '../rpc/tls';
+import { ReadOffload } from './read-offload';
+import { readVerified, type VerifiedPiece } from './verified-read';
 
 /** The client's data node calls over one channel per address, shared by every handle. */
 export class DataNodePool extends DataNodeChannels {
+  private offload: ReadOffload | undefined;
+
+  /** From now on verified reads run on a worker thread (read-offload.ts); the mount asks for it. */
+  offloadReads(tls: TlsConfig | undefined): void {
+    this.offload ??= new ReadOffload(tls);
+  }
+
+  /** Reads answered by the read worker so far (0 without one). */
+  get offloadedReads(): number {
+    return this.offload?.served ?? 0;
+  }
+
+  /** A chunk range with every block checked: on the read worker when there is one, else here. */
+  readVerified(address: string, request: ReadChunkRequest, deadlineMs: number): Promise<VerifiedPiece[]> {
+    if (this.offload?.usable) return this.offload.read(address, request, deadlineMs);
+    return readVerified(this, address, request, deadlineMs);
+  }
+
+  override close(): void {
+    this.offload?.close();
+    this.offload = undefined;
+    super.close();
+  }
+
   /**
    * Streams one segment into a pipeline whose head is `address`: the header,
    * then the data messages, waiting for 'drain' so a slow pipeline holds back

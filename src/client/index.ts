@@ -45,6 +45,7 @@ class Client implements DfsClient {
   ) {
     const credentials = channelCredentials(opts.tls);
     this.pool = new DataNodePool(credentials);
+    if (opts.offloadReads) this.pool.offloadReads(opts.tls);
     this.meta = new MetadataClient(opts.namenode, opts.metadataTimeoutMs, opts.attrCacheMs, log, {
       credentials,
       interceptors: opts.token ? [bearerInterceptor(() => opts.token)] : [],

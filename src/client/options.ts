@@ -21,11 +21,12 @@ export interface ResolvedOptions {
   /** Client token for the name node ('' when none). */
   token: string;
   tls?: TlsConfig;
+  offloadReads: boolean;
 }
 
 const MiB = 1024 * 1024;
 
-export const DEFAULTS: Omit<ResolvedOptions, 'namenode' | 'token' | 'tls'> = {
+export const DEFAULTS: Omit<ResolvedOptions, 'namenode' | 'token' | 'tls' | 'offloadReads'> = {
   metadataTimeoutMs: 10_000,
   attrCacheMs: 1_000,
   writeBufferBytes: 16 * MiB,
@@ -50,6 +51,7 @@ export function resolveOptions(opts: DfsClientOptions): ResolvedOptions {
     maxInFlightSegments: positive(opts.maxInFlightSegments, 'maxInFlightSegments') ?? DEFAULTS.maxInFlightSegments,
     token: opts.token ?? '',
     tls: opts.tls,
+    offloadReads: opts.offloadReads ?? false,
   };
 }
 

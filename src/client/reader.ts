@@ -8,7 +8,6 @@ import type { DataNodePool } from './data-nodes';
 import type { MetadataClient } from './metadata';
 import { ReadAheadWindow } from './read-ahead';
 import type { Caller } from './types';
-import { firstBadBlock } from '../rpc/checksum';
 import { sliceParts } from './write-buffer';
 
 /** Unit of fetching and caching for sequential reads: a chunk-aligned range read with one ReadChunk call. */
@@ -183,7 +182,7 @@ export class FileReader {
     length: number,
   ): Promise<Buffer[]> {
     const requestId = nextRequestId();
-    const messages = await this.pool.readChunk(
+    const pieces = await this.pool.readVerified(
       r.address,
       {
         chunkId: loc.chunkId,
@@ -198,11 +197,11 @@ export class FileReader {
     const out: Buffer[] = [];
     let expected = Math.floor(offset / CRC_BLOCK_BYTES) * CRC_BLOCK_BYTES;
     const end = offset + length;
-    for (const m of messages) {
-      const at = Number(m.offset);
+    for (const m of pieces) {
+      const at = m.offset;
       if (at !== expected)
         throw new DfsError('EIO', `chunk ${loc.chunkId} on ${r.id}: data at ${at}, expected ${expected}`);
-      const bad = firstBadBlock(m.data, m.crcs);
+      const bad = m.badBlock;
       if (bad >= 0) {
         const reason = `checksum mismatch in block ${at / CRC_BLOCK_BYTES + bad}`;
         this.meta.reportBadReplica(loc.chunkId, loc.version, r.id, reason, this.caller);

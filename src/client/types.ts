@@ -171,6 +171,11 @@ export interface DfsClientOptions {
   token?: string;
   /** TLS to the name node and data nodes (see loadClientSecurity in credentials.ts); none: plaintext. */
   tls?: TlsConfig;
+  /**
+   * Receive and check read data on a worker thread (read-offload.ts). The
+   * mount sets it: its main thread serves FUSE and should only copy bytes.
+   */
+  offloadReads?: boolean;
 }
 
 /** The client library. One instance per process; cheap to share between callers. */

@@ -55,7 +55,7 @@ export async function runMount(
 ): Promise<number> {
   const mnt = config.mountPoint;
   await checkMountPoint(mnt, config.fuse.nonEmpty);
-  const client = makeClient({ namenode: config.namenode, ...loadClientSecurity(config.security) });
+  const client = makeClient({ namenode: config.namenode, ...loadClientSecurity(config.security), offloadReads: true });
   try {
     await waitForNameNode(client, config);
   } catch (err) {
