@@ -16,7 +16,6 @@ import { chunkDataPath, me, readFile, sha, writeFile } from './healing-helpers';
  */
 
 type CreateClient = (opts: DfsClientOptions) => DfsClient;
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const { createClient } = require(path.join(DIST, 'client/index.js')) as { createClient: CreateClient };
 
 /** The pool behind a client, for the worker's counter (not part of the public interface). */
