@@ -17,7 +17,7 @@ export interface VerifiedPiece {
  * this only moves and checks bytes, so it can run on any thread.
  */
 export async function readVerified(
-  pool: DataNodePool,
+  pool: Pick<DataNodePool, 'readChunk'>,
   address: string,
   request: ReadChunkRequest,
   deadlineMs: number,

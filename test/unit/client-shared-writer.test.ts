@@ -10,6 +10,8 @@ import { resolveOptions } from '../../src/client/options';
 import type { Caller, FileAttr, SetAttrChanges } from '../../src/client/types';
 import { DfsError } from '../../src/rpc/errors';
 import { blockCrcs, BLOCK_SIZE } from '../../src/rpc/checksum';
+import { readVerified } from '../../src/client/verified-read';
+import type { ReadChunkRequest } from '../../src/rpc/gen/dfs/ReadChunkRequest';
 import type { CommittedChunk } from '../../src/rpc/gen/dfs/CommittedChunk';
 
 /**
@@ -151,6 +153,9 @@ class FakeCluster {
       const data = s.data.subarray(start, end);
       return [{ offset: String(start), data, crcs: blockCrcs(data), chunkSize: String(s.data.length) }];
     },
+    // The real pool's in-process path: the fake's messages, checked block by block.
+    readVerified: (address: string, req: ReadChunkRequest, deadlineMs: number) =>
+      readVerified(this.pool as unknown as Pick<DataNodePool, 'readChunk'>, address, req, deadlineMs),
   };
 
   /** The file as the name node and data nodes have it (committed sizes only). */
