@@ -1,5 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
-import { unary } from '../rpc/call';
+import { CHANNEL_OPTIONS, unary } from '../rpc/call';
+import { encodeWriteData, isDataParts, type DataParts } from '../rpc/data-messages';
+import { dataNodeService } from '../rpc/load';
 import { DataNodeChannels } from '../rpc/datanode-channels';
 import { fromServiceError } from '../rpc/errors';
 import type { WriteHeader } from '../rpc/gen/dfs/WriteHeader';
@@ -12,9 +14,22 @@ import type { TlsConfig } from '../rpc/tls';
 import { ReadOffload } from './read-offload';
 import { readVerified, type VerifiedPiece } from './verified-read';
 
+const WRITE_CHUNK = () =>
+  dataNodeService().DataNode.service.WriteChunk as grpc.MethodDefinition<WriteChunkRequest, unknown>;
+let writerCtor: grpc.ServiceClientConstructor | undefined;
+
+interface DataWriterClient extends grpc.Client {
+  WriteChunk(
+    metadata: grpc.Metadata,
+    options: grpc.CallOptions,
+    callback: grpc.requestCallback<WriteChunkReply__Output>,
+  ): grpc.ClientWritableStream<WriteChunkRequest | DataParts>;
+}
+
 /** The client's data node calls over one channel per address, shared by every handle. */
 export class DataNodePool extends DataNodeChannels {
   private offload: ReadOffload | undefined;
+  private readonly writers = new Map<string, DataWriterClient>();
 
   /** From now on verified reads run on a worker thread (read-offload.ts); the mount asks for it. */
   offloadReads(tls: TlsConfig | undefined): void {
@@ -35,7 +50,29 @@ export class DataNodePool extends DataNodeChannels {
   override close(): void {
     this.offload?.close();
     this.offload = undefined;
+    for (const c of this.writers.values()) c.close();
+    this.writers.clear();
     super.close();
+  }
+
+  /** A WriteChunk client whose data messages are encoded by data-messages.ts (same channel as `get`). */
+  private writerFor(address: string): DataWriterClient {
+    let c = this.writers.get(address);
+    if (!c) {
+      writerCtor ??= grpc.makeGenericClientConstructor(
+        {
+          WriteChunk: {
+            ...WRITE_CHUNK(),
+            requestSerialize: (m: WriteChunkRequest | DataParts) =>
+              isDataParts(m) ? encodeWriteData(m) : WRITE_CHUNK().requestSerialize(m),
+          },
+        },
+        'dfs.DataNode',
+      );
+      c = new writerCtor(address, this.credentials, CHANNEL_OPTIONS) as unknown as DataWriterClient;
+      this.writers.set(address, c);
+    }
+    return c;
   }
 
   /**
@@ -47,10 +84,10 @@ export class DataNodePool extends DataNodeChannels {
   writeChunk(
     address: string,
     header: WriteHeader,
-    messages: WriteChunkRequest[],
+    messages: DataParts[],
     deadlineMs: number,
   ): Promise<WriteChunkReply__Output> {
-    const client = this.get(address);
+    const client = this.writerFor(address);
     const peer = `data node ${address}`;
     return new Promise<WriteChunkReply__Output>((resolve, reject) => {
       let done = false;

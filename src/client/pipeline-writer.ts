@@ -7,8 +7,8 @@ import type { ChunkLocation } from './attrs';
 import type { DataNodePool } from './data-nodes';
 import type { MetadataClient } from './metadata';
 import type { Caller } from './types';
-import { segmentChunkEnd, toMessages, type Segment } from './write-buffer';
-import type { WriteChunkRequest } from '../rpc/gen/dfs/WriteChunkRequest';
+import { segmentChunkEnd, type Segment } from './write-buffer';
+import { groupParts, type DataParts } from '../rpc/data-messages';
 
 type NodeRef = { id: string; address: string };
 
@@ -115,10 +115,10 @@ export class PipelineWriter {
   async send(seg: Segment, sync: boolean): Promise<void> {
     const s = await this.session(seg.index);
     // The head range follows the header's offset; each further range names its own.
-    const messages: WriteChunkRequest[] = toMessages(seg.parts, DATA_MESSAGE_BYTES).map((data) => ({ data }));
+    const messages: DataParts[] = groupParts(seg.parts, DATA_MESSAGE_BYTES);
     for (const r of seg.more ?? []) {
-      toMessages(r.parts, DATA_MESSAGE_BYTES).forEach((data, i) =>
-        messages.push(i === 0 ? { data, offset: String(r.chunkOffset) } : { data }),
+      groupParts(r.parts, DATA_MESSAGE_BYTES).forEach((m, i) =>
+        messages.push(i === 0 ? { ...m, offset: r.chunkOffset } : m),
       );
     }
     const requestId = nextRequestId();

@@ -57,32 +57,6 @@ export function sliceParts(parts: Buffer[], from: number, to: number): Buffer[] 
   return out;
 }
 
-/** Groups parts into messages of at most `max` bytes; copies only to join parts smaller than a message. */
-export function toMessages(parts: Buffer[], max: number): Buffer[] {
-  const out: Buffer[] = [];
-  let group: Buffer[] = [];
-  let groupBytes = 0;
-  const flushGroup = () => {
-    if (group.length === 1) out.push(group[0]);
-    else if (group.length > 1) out.push(Buffer.concat(group, groupBytes));
-    group = [];
-    groupBytes = 0;
-  };
-  for (const part of parts) {
-    let p = part;
-    while (p.length > 0) {
-      const room = max - groupBytes;
-      const take = Math.min(room, p.length);
-      group.push(take === p.length ? p : p.subarray(0, take));
-      groupBytes += take;
-      p = p.subarray(take);
-      if (groupBytes === max) flushGroup();
-    }
-  }
-  flushGroup();
-  return out;
-}
-
 export class WriteBuffer {
   private extents: Extent[] = [];
   private dirty = 0;

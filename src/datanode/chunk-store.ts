@@ -7,6 +7,7 @@ import { DfsError, asDfsError } from '../rpc/errors';
 import { updateBlockCrcs, type ChunkChange } from './block-crc';
 import { ChunkLock } from './chunk-lock';
 import { chunkPaths, parseChunkId, type ChunkPaths } from './chunk-id';
+import { allocReadBuffer } from '../rpc/data-messages';
 import { decodeMeta, encodeMeta } from './chunk-meta';
 
 /** What the data node knows about one chunk it holds (kept in memory, mirrored in `<id>.meta`). */
@@ -352,7 +353,8 @@ export class ChunkStore {
     // the generation counter tells a race (retry) from real corruption.
     for (let attempt = 0; ; attempt++) {
       const gen = entry.generation;
-      const data = await readFully(fh, at, len);
+      // Read straight into the buffer the reply will be sent from (data-messages.ts).
+      const data = await readFully(fh, at, len, allocReadBuffer(len));
       const crcs = Array.from(entry.crcs.subarray(firstBlock, firstBlock + Math.ceil(len / BLOCK_SIZE)));
       const bad = data.length === len ? firstBadBlock(data, crcs) : 0;
       if (bad < 0) return { offset: at, data, crcs, chunkSize: size };
@@ -522,8 +524,12 @@ async function writeFully(fh: fs.FileHandle, data: Uint8Array, position: number)
 }
 
 /** Reads up to `length` bytes at `position`; shorter only at end of file. */
-async function readFully(fh: fs.FileHandle, position: number, length: number): Promise<Buffer> {
-  const buf = Buffer.allocUnsafe(length);
+async function readFully(
+  fh: fs.FileHandle,
+  position: number,
+  length: number,
+  buf: Buffer = Buffer.allocUnsafe(length),
+): Promise<Buffer> {
   let done = 0;
   while (done < length) {
     const { bytesRead } = await fh.read(buf, done, length - done, position + done);

@@ -8,6 +8,7 @@ import type { ChunkStat } from '../rpc/gen/dfs/ChunkStat';
 import { parseChunkId, parseVersion } from './chunk-id';
 import { handleWriteChunk, type PipelineContext } from './pipeline';
 import { replicateChunk } from './replicate';
+import { encodeReadReply } from '../rpc/data-messages';
 import { drained } from './stream-drain';
 
 /**
@@ -77,12 +78,8 @@ async function streamRead(
       if (call.cancelled) return void pieces.return(undefined);
       next = pieces.next();
       const piece = r.value;
-      const ok = call.write({
-        offset: String(piece.offset),
-        data: piece.data,
-        crcs: piece.crcs,
-        chunkSize: String(piece.chunkSize),
-      });
+      // Encoded around the bytes as read from disk (data-messages.ts); the service definition passes it on.
+      const ok = call.write(encodeReadReply(piece) as unknown as ReadChunkReply);
       ctx.stats.bytesRead += piece.data.length;
       if (!ok) await drained(call);
     }

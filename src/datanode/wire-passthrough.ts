@@ -1,6 +1,8 @@
 import * as grpc from '@grpc/grpc-js';
 import type { WriteChunkRequest, WriteChunkRequest__Output } from '../rpc/gen/dfs/WriteChunkRequest';
 import type { WriteChunkReply__Output } from '../rpc/gen/dfs/WriteChunkReply';
+import type { ReadChunkReply } from '../rpc/gen/dfs/ReadChunkReply';
+import { markHeadroom } from '../rpc/headroom';
 import { dataNodeService } from '../rpc/load';
 
 /**
@@ -14,16 +16,25 @@ export const RAW_BYTES = Symbol('wire bytes');
 
 export type InboundWriteRequest = WriteChunkRequest__Output & { [RAW_BYTES]?: Buffer };
 
-/** The DataNode service definition, with WriteChunk requests keeping their wire bytes. */
+/**
+ * The DataNode service definition, with WriteChunk requests keeping their wire
+ * bytes and ReadChunk replies sent as encoded by data-messages.ts.
+ */
 export function dataNodeServiceDefinition(): grpc.ServiceDefinition {
   const def = dataNodeService().DataNode.service;
   const wc = def.WriteChunk;
+  const rc = def.ReadChunk;
   return {
     ...def,
+    ReadChunk: {
+      ...rc,
+      responseSerialize: (m: ReadChunkReply | Buffer) => (Buffer.isBuffer(m) ? m : rc.responseSerialize(m)),
+    },
     WriteChunk: {
       ...wc,
+      // The frame header grpc-js stripped is still in front of `buf`: forwarding reuses it (headroom.ts).
       requestDeserialize: (buf: Buffer): InboundWriteRequest =>
-        Object.assign(wc.requestDeserialize(buf), { [RAW_BYTES]: buf }),
+        Object.assign(wc.requestDeserialize(buf), { [RAW_BYTES]: markHeadroom(buf) }),
     },
   };
 }

@@ -2,6 +2,7 @@ import { constants } from 'node:fs';
 import type { Caller, FileHandle } from '../client/types';
 import { DfsError } from '../rpc/errors';
 import type { MountState } from './mount-state';
+import { CopySlab } from './copy-slab';
 import type { OpenFile } from './open-files';
 
 const { O_RDONLY, O_APPEND, O_CREAT, O_EXCL } = constants;
@@ -19,6 +20,8 @@ function isWritable(flags: number): boolean {
 
 /** create, open, read, write, flush, fsync, release, ftruncate. */
 export class FileOps {
+  private readonly slab = new CopySlab();
+
   constructor(private readonly m: MountState) {}
 
   /**
@@ -60,9 +63,7 @@ export class FileOps {
   async write(fd: number, buf: Buffer, len: number, pos: number): Promise<number> {
     const file = this.m.files.get(fd);
     if (!file.writable) throw new DfsError('EBADF', `${file.path} is not open for writing`);
-    const data = Buffer.allocUnsafe(len);
-    buf.copy(data, 0, 0, len);
-    return file.handle.write(pos, data);
+    return file.handle.write(pos, this.slab.copy(buf, len));
   }
 
   /** close(2): the data is on every replica and committed when this returns (guarantee 1). */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { segmentChunkEnd, WriteBuffer, toMessages } from '../../src/client/write-buffer';
+import { segmentChunkEnd, WriteBuffer } from '../../src/client/write-buffer';
 import { sliceByChunk } from '../../src/client/chunk-ranges';
 
 const MiB = 1024 * 1024;
@@ -77,14 +77,6 @@ describe('client write buffer', () => {
     b.truncate(50);
     expect(b.ranges.map((r) => [r.start, r.end])).toEqual([[0, 50]]);
     expect(b.end).toBe(50);
-  });
-
-  it('groups small parts into messages and splits big ones without exceeding the limit', () => {
-    const msgs = toMessages([bytes(300, 1), bytes(300, 2), bytes(1000, 3)], 512);
-    expect(msgs.map((m) => m.length)).toEqual([512, 512, 512, 64]);
-    expect(join(msgs)).toEqual(join([bytes(300, 1), bytes(300, 2), bytes(1000, 3)]));
-    const big = bytes(1024, 4);
-    expect(toMessages([big], 1024)[0]).toBe(big);
   });
 
   it('splits file ranges at chunk boundaries', () => {
