@@ -12,6 +12,7 @@ import { DfsError } from '../../src/rpc/errors';
 import { blockCrcs, BLOCK_SIZE } from '../../src/rpc/checksum';
 import { readVerified } from '../../src/client/verified-read';
 import type { ReadChunkRequest } from '../../src/rpc/gen/dfs/ReadChunkRequest';
+import type { DataParts } from '../../src/rpc/data-messages';
 import type { CommittedChunk } from '../../src/rpc/gen/dfs/CommittedChunk';
 
 /**
@@ -122,7 +123,7 @@ class FakeCluster {
     writeChunk: async (
       _address: string,
       header: { chunkId: string; version: string; offset: string },
-      messages: { data: Buffer; offset?: string }[],
+      messages: DataParts[],
     ): Promise<{ written: string[]; size: string }> => {
       await new Promise((r) => setTimeout(r, 1));
       if (this.failWrites) throw this.failWrites;
@@ -133,10 +134,11 @@ class FakeCluster {
       let data = Buffer.from(s.data);
       let pos = Number(header.offset);
       for (const m of messages) {
-        if (m.offset !== undefined) pos = Number(m.offset);
-        const end = pos + m.data.length;
+        if (m.offset !== undefined) pos = m.offset;
+        const bytes = Buffer.concat(m.parts, m.length);
+        const end = pos + bytes.length;
         if (data.length < end) data = Buffer.concat([data, Buffer.alloc(end - data.length)]);
-        m.data.copy(data, pos);
+        bytes.copy(data, pos);
         pos = end;
       }
       this.stored.set(header.chunkId, { version, data });
