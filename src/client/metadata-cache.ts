@@ -36,6 +36,11 @@ export class MetadataCache {
     }
   }
 
+  /** False when caching is off (a zero TTL): nothing put is kept. */
+  get enabled(): boolean {
+    return this.entries !== undefined;
+  }
+
   /** The inode `path` names (even when its attributes have expired or been dropped). */
   entry(path: string): InodeRef | undefined {
     return this.entries?.get(path);

@@ -23,6 +23,11 @@ export const ROOT_INO = 1;
 const ROOT: InodeRef = { ino: ROOT_INO, mode: S_IFDIR | 0o755 };
 const MAX_SYMLINK_HOPS = 40;
 const READDIR_PAGE = 1000;
+/** Lookup misses in one directory within SCAN_WINDOW_MS that make a scan worth a listing. */
+const SCAN_MISSES = 8;
+const SCAN_WINDOW_MS = 1_000;
+/** A scan lists at most this many pages of a directory. */
+const SCAN_PAGES = 20;
 
 export function toStatFs(r: StatFsReply__Output): StatFs {
   return {
@@ -46,6 +51,10 @@ export function toStatFs(r: StatFsReply__Output): StatFs {
 export class MetadataClient {
   readonly rpc: NameNodeClient;
   readonly cache: MetadataCache;
+  /** Recent lookup misses per directory inode (see lookup). */
+  private readonly misses = new Map<number, { count: number; since: number }>();
+  /** Listings in flight per directory inode, started by a run of misses. */
+  private readonly listings = new Map<number, Promise<void>>();
   /** Every call rides this one stream (src/rpc/session.ts): a quarter of a unary call's cost. */
   private readonly session: SessionClient;
   private chunkSizeKnown?: number;
@@ -110,8 +119,28 @@ export class MetadataClient {
     return attr;
   }
 
-  async lookup(parent: InodeRef, parentPath: string, name: string, caller: Caller): Promise<FileAttr> {
+  /**
+   * One name in a directory. A run of cache misses in one directory (a stat,
+   * rename or delete of every file in it: `ls -l`, `rm -r`, `cp -r`, builds)
+   * lists the directory once in the background, 1,000 entries with their
+   * attributes per call, and the lookups after it are answered from the
+   * cache: what READDIRPLUS does for NFS. `fresh` (open's revalidation) never
+   * takes an answer from a listing that may have started before it.
+   */
+  async lookup(parent: InodeRef, parentPath: string, name: string, caller: Caller, fresh = false): Promise<FileAttr> {
     const path = joinPath(parentPath, name);
+    if (!fresh && this.cache.enabled) {
+      const listing = this.listings.get(parent.ino);
+      if (listing) {
+        await listing;
+        const hit = this.cache.entryAttr(path);
+        if (hit) {
+          // The name node checks search permission on every Lookup; an answer from the cache must too.
+          await this.checkSearch(parent, parentPath, caller);
+          return hit;
+        }
+      }
+    }
     try {
       const a = await this.call<object, Attr__Output>(
         'Lookup',
@@ -120,12 +149,33 @@ export class MetadataClient {
       );
       const attr = toFileAttr(a);
       this.cache.putEntry(path, attr);
+      // Only names that exist count towards a scan: a listing cannot answer the others.
+      if (this.cache.enabled) this.noteMiss(parent, parentPath, caller);
       return attr;
     } catch (err) {
       const e = err as DfsError;
       if (e.errno === 'ENOENT') throw new DfsError('ENOENT', `${path} (lookup ${name} in inode ${parent.ino})`);
       throw e;
     }
+  }
+
+  /** Counts a lookup that missed the cache in `dir`; the one that makes a run starts a listing. */
+  private noteMiss(dir: InodeRef, dirPath: string, caller: Caller): void {
+    const now = Date.now();
+    let m = this.misses.get(dir.ino);
+    if (!m || now - m.since > SCAN_WINDOW_MS) {
+      if (this.misses.size >= 1_000) this.misses.clear();
+      m = { count: 0, since: now };
+      this.misses.set(dir.ino, m);
+    }
+    if (++m.count !== SCAN_MISSES || this.listings.has(dir.ino)) return;
+    this.misses.delete(dir.ino);
+    const listing = this.list(dir, normalizePath(dirPath), caller, SCAN_PAGES).then(
+      () => undefined,
+      () => undefined, // only a prefetch: the lookup asks on its own
+    );
+    this.listings.set(dir.ino, listing);
+    void listing.finally(() => this.listings.delete(dir.ino));
   }
 
   /**
@@ -170,7 +220,7 @@ export class MetadataClient {
       const p = joinPath(curPath, name);
       const cached = last && opts.fresh ? undefined : (this.cache.entryAttr(p) ?? this.cache.entry(p));
       if (cached) await this.checkSearch(cur, curPath, caller);
-      const next: InodeRef | FileAttr = cached ?? (await this.lookup(cur, curPath, name, caller));
+      const next: InodeRef | FileAttr = cached ?? (await this.lookup(cur, curPath, name, caller, last && opts.fresh));
       if (isSymlink(next) && (!last || opts.follow)) {
         if (hops >= MAX_SYMLINK_HOPS) throw new DfsError('ELOOP', `${path}: too many symbolic links`);
         const target = await this.readlinkIno(next.ino, caller);
@@ -322,9 +372,14 @@ export class MetadataClient {
     const norm = normalizePath(path);
     const dir = await this.walk(norm, caller, { follow: true });
     if (!isDir(dir)) throw new DfsError('ENOTDIR', `${norm} is not a directory`);
+    return this.list(dir, norm, caller);
+  }
+
+  /** The entries of directory `dir` (at `norm`), at most `maxPages` pages, cached on the way. */
+  private async list(dir: InodeRef, norm: string, caller: Caller, maxPages = Infinity): Promise<DirEntry[]> {
     const out: DirEntry[] = [];
     let after = '';
-    for (;;) {
+    for (let pages = 0; pages < maxPages; pages++) {
       const page = await this.call<object, { entries: { name: string; attr: Attr__Output | null }[]; more: boolean }>(
         'ReadDir',
         { caller: wireCaller(caller), ino: String(dir.ino), after, limit: READDIR_PAGE },
