@@ -6,6 +6,7 @@ import type { ChunkLocation } from './attrs';
 import { CRC_BLOCK_BYTES } from './chunk-ranges';
 import type { DataNodePool } from './data-nodes';
 import type { MetadataClient } from './metadata';
+import { FetchTurns } from './fetch-turns';
 import { ReadAheadWindow } from './read-ahead';
 import type { Caller } from './types';
 import { sliceParts } from './write-buffer';
@@ -18,6 +19,8 @@ export const READ_UNIT_BYTES = 4 * 1024 * 1024;
  */
 export const RANDOM_UNIT_BYTES = CRC_BLOCK_BYTES;
 const LOCATION_BATCH = 32;
+/** Unit fetches one open file runs at once. */
+const FETCHES_IN_FLIGHT = 2;
 
 interface Unit {
   /** Pieces covering the unit's range in order (verified data, then zeros for holes). */
@@ -38,6 +41,7 @@ export class FileReader {
   private readonly units: LRUCache<string, Promise<Unit>>;
   private readonly window: ReadAheadWindow;
   private readonly unitBytes: number;
+  private readonly turns = new FetchTurns(FETCHES_IN_FLIGHT);
 
   constructor(
     private readonly meta: MetadataClient,
@@ -71,7 +75,10 @@ export class FileReader {
     const end = Math.min(position + length, fileSize);
     if (end <= position) return Buffer.alloc(0);
     const ahead = this.window.onRead(position, end - position);
-    const unitBytes = ahead ? this.unitBytes : Math.min(RANDOM_UNIT_BYTES, this.unitBytes);
+    // A read that does not look sequential still uses the large units it falls in when they are
+    // already cached or on their way (a stream's reads out of order), rather than fetching again.
+    const large = ahead !== null || (await this.inLargeUnits(position, end, fileSize));
+    const unitBytes = large ? this.unitBytes : Math.min(RANDOM_UNIT_BYTES, this.unitBytes);
     const pieces: Buffer[] = [];
     const wanted: Promise<Unit>[] = [];
     const starts: number[] = [];
@@ -91,23 +98,54 @@ export class FileReader {
 
   private prefetch(start: number, end: number, fileSize: number): void {
     for (let u = Math.floor(start / this.unitBytes) * this.unitBytes; u < end; u += this.unitBytes) {
-      this.unit(u, fileSize, this.unitBytes).catch(() => undefined);
+      this.unit(u, fileSize, this.unitBytes, true).catch(() => undefined);
     }
   }
 
-  /** The unit of `unitBytes` starting at file offset `u` (from the cache, or fetched now). */
-  private async unit(u: number, fileSize: number, unitBytes: number): Promise<Unit> {
+  /** Whether every large unit covering [position, end) is cached or being fetched. */
+  private async inLargeUnits(position: number, end: number, fileSize: number): Promise<boolean> {
+    for (let u = Math.floor(position / this.unitBytes) * this.unitBytes; u < end; u += this.unitBytes) {
+      if (!this.units.has((await this.unitKey(u, fileSize, this.unitBytes)).key)) return false;
+    }
+    return true;
+  }
+
+  private async unitKey(
+    u: number,
+    fileSize: number,
+    unitBytes: number,
+  ): Promise<{ key: string; index: number; length: number; loc: ChunkLocation | null }> {
     const index = Math.floor(u / this.chunkSize);
     const loc = await this.location(index);
     // A unit is cut at the file size it was fetched for, so its length is part of its key: when the
     // file grows (a write further on, in another chunk) a shorter cached unit must not end a read early.
     const length = Math.min(unitBytes, fileSize - u, (index + 1) * this.chunkSize - u);
     const key = `${loc ? `${loc.chunkId}:${loc.version}` : `hole:${index}`}:${u}:${length}`;
+    return { key, index, length, loc };
+  }
+
+  /**
+   * The unit of `unitBytes` starting at file offset `u` (from the cache, or
+   * fetched). Fetches take turns, at most FETCHES_IN_FLIGHT at once, nearest
+   * first and a demanded unit before any prefetched one: started all at once,
+   * a 16 MiB read-ahead would share the bandwidth between four units and the
+   * one the reader waits for would arrive last.
+   */
+  private async unit(u: number, fileSize: number, unitBytes: number, ahead = false): Promise<Unit> {
+    const { key, index, length, loc } = await this.unitKey(u, fileSize, unitBytes);
     let p = this.units.get(key);
     if (!p) {
-      p = this.fetch(index, u - index * this.chunkSize, length, loc);
+      p = this.turns.take(key, ahead).then(async (done) => {
+        try {
+          return await this.fetch(index, u - index * this.chunkSize, length, loc);
+        } finally {
+          done();
+        }
+      });
       this.units.set(key, p);
       p.catch(() => this.units.delete(key));
+    } else if (!ahead) {
+      this.turns.hurry(key);
     }
     return p;
   }

@@ -37,6 +37,18 @@ describe('client read-ahead window', () => {
     expect(w.onRead(3 << 20, 4096)).toBeNull();
   });
 
+  it('keeps a stream whose 128 KiB reads arrive out of order across the kernel read-ahead window', () => {
+    const K = 1024;
+    const w = new ReadAheadWindow(1 << 20, 16 << 20);
+    w.onRead(0, 128 * K);
+    // After POSIX_FADV_SEQUENTIAL the kernel has 2 MiB in flight in 128 KiB requests, in any order.
+    const order = [1024, 128, 512, 256, 1152, 384, 640, 1920, 768, 896, 1280, 1408, 1536, 1664, 1792, 2048];
+    let prefetched = 0;
+    for (const kib of order) if (w.onRead(kib * K, 128 * K)) prefetched++;
+    expect(prefetched).toBeGreaterThanOrEqual(order.length - 4);
+    expect(w.size).toBe(16 << 20); // never shrunk back
+  });
+
   it('prefetches nothing when read-ahead is off', () => {
     const w = new ReadAheadWindow(0, 0);
     expect(w.onRead(0, 100)).toBeNull();
