@@ -52,6 +52,8 @@ export class FileWriter {
   private lastFailure?: DfsError;
   /** Whether a send failed since the last commit (that commit must not claim its bytes). */
   private failedSinceCommit = false;
+  /** The lowest file offset a failed send was to write since the last commit (Infinity: none). */
+  private failedFrom = Infinity;
   /** Chunks written without sync before a truncate made the writer forget them: the next fsync syncs them. */
   private readonly needSync = new Set<number>();
 
@@ -142,19 +144,24 @@ export class FileWriter {
       this.needSync.clear();
     }
     if (this.dirtyChunks.size === 0) return undefined;
-    const written = [...this.dirtyChunks.keys()];
-    const chunks = this.pipeline.committed(written);
-    // After a failed send (a full cluster, say) the file grows only to the end of
-    // what replicas acknowledged: never to a size whose tail no replica holds.
     const failed = this.failedSinceCommit;
-    const minSize = failed ? Math.min(this.pendingEnd, ackedEnd(chunks, this.chunkSize)) : this.pendingEnd;
+    const failedFrom = this.failedFrom;
+    // After a failed send (a full cluster, say) the file grows only to the end of what replicas
+    // acknowledged before the first failed byte: never over bytes no replica holds, even when a
+    // later segment (on a node that still had room) was acknowledged; chunks wholly past the
+    // failure are left out of the commit.
+    const written = [...this.dirtyChunks.keys()].filter((i) => !failed || i * this.chunkSize < failedFrom);
+    const chunks = this.pipeline.committed(written);
+    const minSize = failed ? Math.min(this.pendingEnd, ackedEnd(chunks, this.chunkSize), failedFrom) : this.pendingEnd;
     this.failedSinceCommit = false;
+    this.failedFrom = Infinity;
     let attr: FileAttr | undefined;
     if (chunks.length > 0 || minSize > 0) {
       try {
         attr = await this.meta.commitWrite(this.ino, chunks, minSize, this.caller, nextRequestId());
       } catch (err) {
         this.failedSinceCommit ||= failed;
+        this.failedFrom = Math.min(this.failedFrom, failedFrom);
         throw err;
       }
     }
@@ -236,6 +243,7 @@ export class FileWriter {
         this.failures++;
         this.lastFailure = e;
         this.failedSinceCommit = true;
+        this.failedFrom = Math.min(this.failedFrom, seg.fileOffset);
       } finally {
         this.releaseSlot();
         this.inFlight.delete(entry);

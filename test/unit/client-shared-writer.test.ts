@@ -42,6 +42,8 @@ class FakeCluster {
   /** Data node side: chunk id -> stored version and bytes. */
   stored = new Map<string, { version: number; data: Buffer }>();
   failWrites?: DfsError;
+  /** Writes into these chunk indexes fail with ENOSPC (a node full for some chunks only). */
+  readonly failChunks = new Set<number>();
 
   attr(): FileAttr {
     return {
@@ -127,6 +129,9 @@ class FakeCluster {
     ): Promise<{ written: string[]; size: string }> => {
       await new Promise((r) => setTimeout(r, 1));
       if (this.failWrites) throw this.failWrites;
+      for (const [index, c] of this.chunks) {
+        if (c.id === header.chunkId && this.failChunks.has(index)) throw new DfsError('ENOSPC', `chunk ${index}: full`);
+      }
       const version = Number(header.version);
       const s = this.stored.get(header.chunkId) ?? { version, data: Buffer.alloc(0) };
       if (version < s.version) throw new DfsError('ESTALE', `version ${version} < ${s.version}`);
@@ -277,6 +282,17 @@ describe('client: handles of one inode share one writer', () => {
     await expect(b.close()).rejects.toMatchObject({ errno: 'ENOSPC' });
     await r.close();
     await a.close();
+  });
+
+  it('after a failed chunk the file ends where the failure began, even if a later chunk was acknowledged', async () => {
+    const { cluster, open } = setup();
+    const a = open();
+    cluster.failChunks.add(1);
+    await a.write(0, fill(3 * CHUNK + 100, 7)); // chunks 0..3; chunk 1 fails, 2 and 3 succeed
+    await expect(a.close()).rejects.toMatchObject({ errno: 'ENOSPC' });
+    // Never a size over bytes no replica holds: chunk 1 has none, so the file is chunk 0 alone.
+    expect(cluster.size).toBe(CHUNK);
+    expect(cluster.contents().equals(fill(CHUNK, 7))).toBe(true);
   });
 
   it('a flush running while another handle writes does not forget the newer write', async () => {
