@@ -20,8 +20,9 @@ export class MetadataCache {
   /**
    * Cached paths by parent path, so dropping a subtree touches only what is
    * beneath it (a rename in a directory of 5,000 cached names must not scan
-   * them all). A child can outlive its parent's entry: the index is kept
-   * until the child itself goes.
+   * them all). Every cached path is reachable from the root through it, even
+   * when a directory's own entry has gone while entries beneath it are still
+   * cached: a path leaves the index only when nothing beneath it is left.
    */
   private readonly children = new Map<string, Set<string>>();
 
@@ -61,11 +62,7 @@ export class MetadataCache {
     if (!this.entries) return;
     this.entries.set(path, { ino: attr.ino, mode: attr.mode });
     this.attrs?.set(attr.ino, attr);
-    if (path === '/') return;
-    const { parent } = parentAndName(path);
-    let set = this.children.get(parent);
-    if (!set) this.children.set(parent, (set = new Set()));
-    set.add(path);
+    this.link(path);
   }
 
   putAttr(attr: FileAttr): void {
@@ -87,9 +84,9 @@ export class MetadataCache {
     if (!this.entries) return;
     this.forgetPath(path);
     const below = this.children.get(path);
-    if (!below) return;
     this.children.delete(path);
-    for (const child of below) this.forgetSubtree(child);
+    for (const child of below ?? []) this.forgetSubtree(child);
+    this.unindex(path);
   }
 
   clear(): void {
@@ -98,12 +95,33 @@ export class MetadataCache {
     this.children.clear();
   }
 
+  /** Links `path` and its ancestors into the index, up to the first one already linked. */
+  private link(path: string): void {
+    let child = path;
+    while (child !== '/') {
+      const { parent } = parentAndName(child);
+      let set = this.children.get(parent);
+      if (!set) this.children.set(parent, (set = new Set()));
+      if (set.has(child)) return;
+      set.add(child);
+      child = parent;
+    }
+  }
+
+  /**
+   * `path` left the cache: unlink it unless paths beneath it are still
+   * indexed, then each ancestor that is neither cached nor above anything.
+   */
   private unindex(path: string): void {
-    if (path === '/') return;
-    const { parent } = parentAndName(path);
-    const set = this.children.get(parent);
-    if (!set) return;
-    set.delete(path);
-    if (set.size === 0) this.children.delete(parent);
+    let p = path;
+    while (p !== '/' && !this.children.get(p)?.size && (p === path || !this.entries?.has(p))) {
+      this.children.delete(p);
+      const { parent } = parentAndName(p);
+      const set = this.children.get(parent);
+      if (!set) return;
+      set.delete(p);
+      if (parent === '/' && set.size === 0) this.children.delete(parent);
+      p = parent;
+    }
   }
 }

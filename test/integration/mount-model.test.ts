@@ -228,8 +228,12 @@ describe('dfs-mount: random operations behave as on a local disk', () => {
         if (!from) continue;
         const to = int(3) === 0 ? (pick(files) ?? newName(dirs)) : newName(dirs);
         closeUnder(to);
-        both(`rename ${from} -> ${to}`, (base) => fs.renameSync(path.join(base, from), path.join(base, to)));
-        for (const p of opens) {
+        const moved = both(`rename ${from} -> ${to}`, (base) =>
+          fs.renameSync(path.join(base, from), path.join(base, to)),
+        );
+        // Only a rename that happened moves the open files (a failed one, e.g. a directory into
+        // itself, left them where they were: following it lost track of them).
+        for (const p of moved.ok ? opens : []) {
           if (p.rel === from) p.rel = to;
           else if (p.rel.startsWith(`${from}/`)) p.rel = to + p.rel.slice(from.length);
         }

@@ -50,6 +50,26 @@ describe('client metadata cache', () => {
     expect(c.entry('/d2')?.ino).toBe(5);
   });
 
+  it('forgets a path two levels beneath a renamed directory whose middle entry has gone', async () => {
+    const c = new MetadataCache(60_000);
+    c.putEntry('/a', attr(2, 0o40755));
+    c.putEntry('/a/b', attr(3, 0o40755));
+    c.putEntry('/a/b/c', attr(4, 0o40755));
+    c.forgetPath('/a/b'); // its entry goes (expiry, eviction, an unlink elsewhere): /a/b/c stays
+    expect(c.entry('/a/b/c')?.ino).toBe(4);
+    c.forgetSubtree('/a');
+    expect(c.entry('/a/b/c')).toBeUndefined();
+  });
+
+  it('keeps no index for paths that have left the cache', () => {
+    const c = new MetadataCache(60_000);
+    for (let i = 0; i < 100; i++) {
+      c.putEntry(`/t/d${i}/f`, attr(10 + i));
+      c.forgetSubtree(`/t/d${i}/f`);
+    }
+    expect((c as unknown as { children: Map<string, Set<string>> }).children.size).toBe(0);
+  });
+
   it('forgets one renamed file among thousands of cached names and keeps the rest', () => {
     const c = new MetadataCache(60_000);
     c.putEntry('/big', attr(2, 0o40755));
