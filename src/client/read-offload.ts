@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { DfsError, isErrnoName } from '../rpc/errors';
+import { DfsError, errorFromWire } from '../rpc/errors';
 import type { ReadChunkRequest } from '../rpc/gen/dfs/ReadChunkRequest';
 import type { TlsConfig } from '../rpc/tls';
 import type { VerifiedPiece } from './verified-read';
@@ -70,7 +70,7 @@ export class ReadOffload {
     if (!p) return;
     this.pending.delete(m.id);
     if (m.error) {
-      p.reject(new DfsError(isErrnoName(m.error.errno) ? m.error.errno : 'EIO', m.error.message));
+      p.reject(errorFromWire(m.error.errno, m.error.message));
       return;
     }
     this.served++;

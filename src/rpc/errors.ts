@@ -60,9 +60,10 @@ export function errnoNumber(name: ErrnoName): number {
   return n ?? (osConstants.errno.EIO as number);
 }
 
-/** Whether a name sent by a peer is an errno this platform knows (anything else becomes EIO). */
-export function isErrnoName(name: string): name is ErrnoName {
-  return typeof (osConstants.errno as Record<string, number>)[name] === 'number';
+/** An error a peer sent as an errno name and a message (an errno this platform does not know becomes EIO). */
+export function errorFromWire(errno: string, message: string): DfsError {
+  const known = typeof (osConstants.errno as Record<string, number>)[errno] === 'number';
+  return new DfsError(known ? (errno as ErrnoName) : 'EIO', message);
 }
 
 const GRPC_CODE_FOR: Partial<Record<ErrnoName, grpc.status>> = {

@@ -1,6 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../common/logger';
-import { DfsError, fromServiceError, isErrnoName } from './errors';
+import { DfsError, errorFromWire, fromServiceError } from './errors';
 import { REQUEST_ID_KEY } from './call';
 import type { SessionReply, SessionReply__Output } from './gen/dfs/SessionReply';
 import type { SessionRequest, SessionRequest__Output } from './gen/dfs/SessionRequest';
@@ -199,7 +199,7 @@ export class SessionClient {
     this.pending.delete(r.id);
     clearTimeout(p.timer);
     if (r.errno) {
-      p.reject(new DfsError(isErrnoName(r.errno) ? r.errno : 'EIO', r.message));
+      p.reject(errorFromWire(r.errno, r.message));
     } else {
       try {
         p.resolve(p.method.responseDeserialize(r.payload));

@@ -75,6 +75,13 @@ afterEach(async () => {
   running = undefined;
 });
 
+/** The error a call failed with (the test fails on the assertions if it did not fail). */
+const failure = (p: Promise<unknown>): Promise<DfsError> =>
+  p.then(
+    () => undefined as never,
+    (e: unknown) => e as DfsError,
+  );
+
 const getAttr = (s: SessionClient, ms: number, requestId = `r${ms}`, deadlineMs = 5_000) =>
   s.call<{ ino: string; mode: number }>('GetAttr', { ino: String(ms) }, { deadlineMs, requestId });
 
@@ -92,12 +99,10 @@ describe('metadata session', () => {
   it('keeps the errno and message of a failed call', async () => {
     running = await startServer();
     const s = connect(running.address);
-    const err = await s
-      .call('Lookup', { name: 'missing' }, { deadlineMs: 5_000, requestId: 'x' })
-      .catch((e: unknown) => e);
+    const err = await failure(s.call('Lookup', { name: 'missing' }, { deadlineMs: 5_000, requestId: 'x' }));
     expect(err).toBeInstanceOf(DfsError);
-    expect((err as DfsError).errno).toBe('ENOENT');
-    expect((err as DfsError).message).toContain('no entry named missing');
+    expect(err.errno).toBe('ENOENT');
+    expect(err.message).toContain('no entry named missing');
     // The stream survives an error reply.
     expect((await getAttr(s, 0)).ino).toBe('0');
   });
@@ -105,8 +110,8 @@ describe('metadata session', () => {
   it('fails a call that outlives its deadline with ETIMEDOUT and keeps the session usable', async () => {
     running = await startServer();
     const s = connect(running.address);
-    const err = await getAttr(s, 300, 'slow', 50).catch((e: unknown) => e);
-    expect((err as DfsError).errno).toBe('ETIMEDOUT');
+    const err = await failure(getAttr(s, 300, 'slow', 50));
+    expect(err.errno).toBe('ETIMEDOUT');
     expect((await getAttr(s, 1)).ino).toBe('1');
     await sleep(350); // the late reply arrives and is dropped without harm
     expect((await getAttr(s, 2)).ino).toBe('2');
@@ -115,15 +120,13 @@ describe('metadata session', () => {
   it('refuses methods that must not ride a session, and unknown ones', async () => {
     running = await startServer();
     const s = connect(running.address);
-    const excluded = await s
-      .call('Heartbeat', { id: 'dn1' }, { deadlineMs: 5_000, requestId: 'h' })
-      .catch((e: unknown) => e);
-    expect((excluded as DfsError).errno).toBe('ENOSYS');
-    const unknown = await s.call('NoSuchMethod', {}, { deadlineMs: 5_000, requestId: 'u' }).catch((e: unknown) => e);
-    expect((unknown as DfsError).errno).toBe('ENOSYS');
+    const excluded = await failure(s.call('Heartbeat', { id: 'dn1' }, { deadlineMs: 5_000, requestId: 'h' }));
+    expect(excluded.errno).toBe('ENOSYS');
+    const unknown = await failure(s.call('NoSuchMethod', {}, { deadlineMs: 5_000, requestId: 'u' }));
+    expect(unknown.errno).toBe('ENOSYS');
     // A method the server has no handler for is refused by the server, not dropped.
-    const unimplemented = await s.call('StatFs', {}, { deadlineMs: 5_000, requestId: 's' }).catch((e: unknown) => e);
-    expect((unimplemented as DfsError).errno).toBe('ENOSYS');
+    const unimplemented = await failure(s.call('StatFs', {}, { deadlineMs: 5_000, requestId: 's' }));
+    expect(unimplemented.errno).toBe('ENOSYS');
   });
 
   it('passes each request id to the handler', async () => {
@@ -138,10 +141,10 @@ describe('metadata session', () => {
     const port = Number(running.address.split(':')[1]);
     const s = connect(running.address);
     expect((await getAttr(s, 0)).ino).toBe('0');
-    const open = getAttr(s, 2_000).catch((e: unknown) => e);
+    const open = failure(getAttr(s, 2_000));
     await sleep(50);
     running.server.forceShutdown();
-    const err = (await open) as DfsError;
+    const err = await open;
     expect(err.errno).toBe('EIO');
     expect(err.message).toContain('unreachable');
     running = await startServer(port);
@@ -159,7 +162,7 @@ describe('metadata session', () => {
     running = await startServer();
     const s = connect(running.address);
     s.close();
-    const err = await getAttr(s, 0).catch((e: unknown) => e);
-    expect((err as DfsError).errno).toBe('EIO');
+    const err = await failure(getAttr(s, 0));
+    expect(err.errno).toBe('EIO');
   });
 });
