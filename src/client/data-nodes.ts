@@ -3,7 +3,8 @@ import { CHANNEL_OPTIONS, unary } from '../rpc/call';
 import { encodeWriteData, isDataParts, type DataParts } from '../rpc/data-messages';
 import { dataNodeService } from '../rpc/load';
 import { DataNodeChannels } from '../rpc/datanode-channels';
-import { fromServiceError } from '../rpc/errors';
+import { DfsError, fromServiceError } from '../rpc/errors';
+import { SessionClient } from '../rpc/session';
 import type { WriteHeader } from '../rpc/gen/dfs/WriteHeader';
 import type { WriteChunkRequest } from '../rpc/gen/dfs/WriteChunkRequest';
 import type { WriteChunkReply__Output } from '../rpc/gen/dfs/WriteChunkReply';
@@ -27,9 +28,20 @@ interface DataWriterClient extends grpc.Client {
 }
 
 /** The client's data node calls over one channel per address, shared by every handle. */
+/**
+ * Reads up to this size go as one ReadSmall message on the node's session
+ * (the data node serves up to 256 KiB): a stream per read costs about three
+ * times as much on both ends, which is most of a small file's or a random
+ * read's time. Larger reads stay streams, so they never queue behind each other.
+ */
+const SESSION_READ_BYTES = 256 * 1024;
+
 export class DataNodePool extends DataNodeChannels {
   private offload: ReadOffload | undefined;
   private readonly writers = new Map<string, DataWriterClient>();
+  private readonly sessions = new Map<string, SessionClient>();
+  /** Nodes that have no session (an older data node): every read is a stream there. */
+  private readonly noSession = new Set<string>();
 
   /** From now on verified reads run on a worker thread (read-offload.ts); the mount asks for it. */
   offloadReads(tls: TlsConfig | undefined): void {
@@ -50,6 +62,8 @@ export class DataNodePool extends DataNodeChannels {
   override close(): void {
     this.offload?.close();
     this.offload = undefined;
+    for (const s of this.sessions.values()) s.close();
+    this.sessions.clear();
     for (const c of this.writers.values()) c.close();
     this.writers.clear();
     super.close();
@@ -118,7 +132,39 @@ export class DataNodePool extends DataNodeChannels {
   }
 
   /** Reads a chunk range as the data node's checksummed messages (whole 64 KiB blocks). */
-  readChunk(address: string, request: ReadChunkRequest, deadlineMs: number): Promise<ReadChunkReply__Output[]> {
+  async readChunk(address: string, request: ReadChunkRequest, deadlineMs: number): Promise<ReadChunkReply__Output[]> {
+    const length = Number(request.length ?? 0);
+    if (length > 0 && length <= SESSION_READ_BYTES && !this.noSession.has(address)) {
+      try {
+        const reply = await this.sessionFor(address).call<ReadChunkReply__Output>('ReadSmall', request, {
+          deadlineMs,
+          requestId: request.requestId ?? '',
+        });
+        return [reply];
+      } catch (err) {
+        if (!(err instanceof DfsError) || err.errno !== 'ENOSYS') throw err;
+        this.noSession.add(address);
+      }
+    }
+    return this.streamRead(address, request, deadlineMs);
+  }
+
+  /** The read session with one node, opened on first use (src/rpc/session.ts). */
+  private sessionFor(address: string): SessionClient {
+    let s = this.sessions.get(address);
+    if (!s) {
+      const client = this.get(address);
+      s = new SessionClient(() => client.Session(), dataNodeService().DataNode.service, `data node ${address}`);
+      this.sessions.set(address, s);
+    }
+    return s;
+  }
+
+  private streamRead(
+    address: string,
+    request: ReadChunkRequest,
+    deadlineMs: number,
+  ): Promise<ReadChunkReply__Output[]> {
     const client = this.get(address);
     const peer = `data node ${address}`;
     return new Promise((resolve, reject) => {

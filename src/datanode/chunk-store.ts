@@ -1,5 +1,5 @@
 import fs from 'node:fs/promises';
-import { constants as fsConstants } from 'node:fs';
+import { constants as fsConstants, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from '../common/logger';
 import { BLOCK_SIZE, alignedRange, blockCount, firstBadBlock } from '../rpc/checksum';
@@ -9,6 +9,7 @@ import { ChunkLock } from './chunk-lock';
 import { chunkPaths, parseChunkId, type ChunkPaths } from './chunk-id';
 import { allocReadBuffer } from '../rpc/data-messages';
 import { decodeMeta, encodeMeta } from './chunk-meta';
+import { ReadHandles } from './read-handles';
 
 /** What the data node knows about one chunk it holds (kept in memory, mirrored in `<id>.meta`). */
 interface ChunkEntry {
@@ -52,6 +53,14 @@ export interface ChunkStoreOptions {
 export const READ_PIECE_BYTES = 16 * BLOCK_SIZE;
 
 /**
+ * A new chunk is held in memory up to this size and written at close with
+ * synchronous calls (see ChunkWriter). Writing it costs ~0.1 ms of blocked
+ * event loop; the six thread-pool round trips it replaces cost 0.3-1.5 ms of
+ * CPU on a 2-core VM (each wakes a pool thread and the loop again).
+ */
+export const STAGE_LIMIT = 128 * 1024;
+
+/**
  * Chunk files under DATA_DIR/chunks: data in `<id>.data`, version + size +
  * per-block CRC32C in `<id>.meta`. Mutations of one chunk are serialised by a
  * per-chunk lock; reads run alongside them and never return an unverified byte.
@@ -66,6 +75,10 @@ export class ChunkStore {
   private capacityBytes = 0;
   /** Chunk subdirectories known to exist: a new chunk skips the mkdir round trip through the thread pool. */
   private readonly dirs = new Set<string>();
+  /** Chunk files kept open for reading between reads. */
+  private readonly readHandles = new ReadHandles();
+  /** New chunks whose bytes are still in memory (ChunkWriter), by id: reads are served from them. */
+  readonly staging = new Map<string, Staged>();
 
   private constructor(
     readonly chunksDir: string,
@@ -96,6 +109,11 @@ export class ChunkStore {
     }
     const st = await fs.statfs(this.chunksDir);
     this.capacityBytes = this.usedBytes + st.bavail * st.bsize;
+  }
+
+  /** Closes the files kept open for reading (reads in progress finish first). */
+  close(): void {
+    this.readHandles.closeAll();
   }
 
   stat(rawId: unknown): ChunkSummary | undefined {
@@ -151,7 +169,9 @@ export class ChunkStore {
         }
         entry = { version: opts.version, size: 0, crcs: new Uint32Array(0), generation: 0 };
       }
-      const fh = await fs.open(p.data, fsConstants.O_RDWR | fsConstants.O_CREAT, 0o644);
+      // A new chunk written from its start is staged in memory; its file is created at close.
+      const staged = fresh && opts.offset === 0 && !opts.replace;
+      const fh = staged ? undefined : await fs.open(p.data, fsConstants.O_RDWR | fsConstants.O_CREAT, 0o644);
       const writer = new ChunkWriter(this, id, p, entry, fh, opts, release, fresh);
       this.chunks.set(id, entry);
       if (opts.replace) await writer.truncateTo(0);
@@ -199,6 +219,7 @@ export class ChunkStore {
       try {
         const entry = this.chunks.get(id);
         const p = chunkPaths(this.chunksDir, id);
+        this.readHandles.drop(id);
         // Meta first: a crash between the two leaves an orphan .data, removed at the next start.
         await fs.rm(p.meta, { force: true });
         await fs.rm(p.data, { force: true });
@@ -232,17 +253,32 @@ export class ChunkStore {
     if (this.bad.has(id)) throw new DfsError('EIO', `chunk ${id} is corrupt on this node`);
     const size = entry.size;
     const { start, end } = alignedRange(offset, length > 0 ? length : size, size);
-    const fh = await fs.open(chunkPaths(this.chunksDir, id).data, 'r');
-    try {
-      if (start >= end) {
-        yield { offset: start, data: Buffer.alloc(0), crcs: [], chunkSize: size };
-        return;
-      }
+    // Nothing to read needs no file (a chunk being created has none until its writer closes).
+    if (start >= end) {
+      yield { offset: start, data: Buffer.alloc(0), crcs: [], chunkSize: size };
+      return;
+    }
+    const staged = this.staging.get(id);
+    if (staged) {
+      // A new chunk still in memory: its bytes as they are now, copied out at once.
+      const pieces: ReadPiece[] = [];
       for (let at = start; at < end; at += READ_PIECE_BYTES) {
-        yield await this.readPiece(id, entry, fh, at, Math.min(READ_PIECE_BYTES, end - at), size);
+        const len = Math.min(READ_PIECE_BYTES, end - at);
+        const data = allocReadBuffer(len);
+        staged.read(at, len).copy(data);
+        const crcs = Array.from(entry.crcs.subarray(at / BLOCK_SIZE, at / BLOCK_SIZE + Math.ceil(len / BLOCK_SIZE)));
+        pieces.push({ offset: at, data, crcs, chunkSize: size });
+      }
+      yield* pieces;
+      return;
+    }
+    const handle = await this.readHandles.acquire(id, chunkPaths(this.chunksDir, id).data);
+    try {
+      for (let at = start; at < end; at += READ_PIECE_BYTES) {
+        yield await this.readPiece(id, entry, handle.fh, at, Math.min(READ_PIECE_BYTES, end - at), size);
       }
     } finally {
-      await fh.close();
+      handle.release();
     }
   }
 
@@ -273,12 +309,17 @@ export class ChunkStore {
     if (extra > 0) this.reserved -= extra;
   }
 
-  /** Applies one change's data to the file and updates size, CRCs and used bytes. */
-  async applyChange(id: string, entry: ChunkEntry, fh: fs.FileHandle, change: ChunkChange): Promise<void> {
+  /** Applies one change's data to the file (or staged bytes) and updates size, CRCs and used bytes. */
+  async applyChange(id: string, entry: ChunkEntry, target: fs.FileHandle | Staged, change: ChunkChange): Promise<void> {
     entry.generation++;
     try {
-      if (change.data && change.data.length > 0) await writeFully(fh, change.data, change.pos ?? 0);
-      entry.crcs = await updateBlockCrcs(entry.crcs, change, (at, len) => readFully(fh, at, len));
+      if (target instanceof Staged) {
+        if (change.data && change.data.length > 0) target.put(change.data, change.pos ?? 0);
+        entry.crcs = await updateBlockCrcs(entry.crcs, change, async (at, len) => target.read(at, len));
+      } else {
+        if (change.data && change.data.length > 0) await writeFully(target, change.data, change.pos ?? 0);
+        entry.crcs = await updateBlockCrcs(entry.crcs, change, (at, len) => readFully(target, at, len));
+      }
       this.usedBytes += change.newSize - entry.size;
       entry.size = change.newSize;
     } finally {
@@ -317,7 +358,7 @@ export class ChunkStore {
     fresh = false,
   ): Promise<void> {
     if (sync && dataFh) await dataFh.datasync();
-    const buf = encodeMeta(entry, blockCount(entry.size));
+    const buf = this.metaBytes(entry);
     const fh = await fs.open(fresh ? p.meta : p.metaTmp, 'w', 0o644);
     try {
       await writeFully(fh, buf, 0);
@@ -334,6 +375,20 @@ export class ChunkStore {
         await dir.close();
       }
     }
+  }
+
+  /** Drops a new chunk whose writer failed before anything of it was acknowledged. */
+  async forget(id: string, p: ChunkPaths, entry: ChunkEntry): Promise<void> {
+    if (this.chunks.get(id) !== entry) return;
+    this.chunks.delete(id);
+    this.usedBytes -= entry.size;
+    this.readHandles.drop(id);
+    await fs.rm(p.meta, { force: true }).catch(() => undefined);
+    await fs.rm(p.data, { force: true }).catch(() => undefined);
+  }
+
+  metaBytes(entry: ChunkEntry): Buffer {
+    return encodeMeta(entry, blockCount(entry.size));
   }
 
   clearBad(id: string): void {
@@ -446,13 +501,15 @@ export const MAX_CHUNK_BYTES = 4 * 1024 ** 3;
 export class ChunkWriter {
   private pos: number;
   private closed = false;
+  /** The bytes of a new chunk while they are few enough to stay in memory (no file yet). */
+  private staged?: Staged;
 
   constructor(
     private readonly store: ChunkStore,
     readonly chunkId: string,
     private readonly paths: ChunkPaths,
     private readonly entry: ChunkEntry,
-    private readonly fh: fs.FileHandle,
+    private fh: fs.FileHandle | undefined,
     private readonly opts: WriteOptions,
     private readonly release: () => void,
     /** The chunk did not exist before this writer: its meta is written for the first time. */
@@ -460,6 +517,10 @@ export class ChunkWriter {
   ) {
     this.pos = opts.offset;
     entry.version = Math.max(entry.version, opts.version);
+    if (!fh) {
+      this.staged = new Staged();
+      store.staging.set(chunkId, this.staged);
+    }
   }
 
   get position(): number {
@@ -467,7 +528,7 @@ export class ChunkWriter {
   }
 
   async truncateTo(size: number): Promise<void> {
-    await this.store.resize(this.chunkId, this.entry, this.fh, size);
+    await this.store.resize(this.chunkId, this.entry, await this.file(), size);
     if (size === 0) this.store.clearBad(this.chunkId);
   }
 
@@ -484,7 +545,8 @@ export class ChunkWriter {
     const grow = newSize - oldSize;
     this.store.reserve(this.chunkId, grow);
     try {
-      await this.store.applyChange(this.chunkId, this.entry, this.fh, { oldSize, newSize, pos: this.pos, data });
+      const target = this.staged && newSize <= STAGE_LIMIT ? this.staged : await this.file();
+      await this.store.applyChange(this.chunkId, this.entry, target, { oldSize, newSize, pos: this.pos, data });
     } finally {
       this.store.unreserve(grow);
     }
@@ -502,16 +564,81 @@ export class ChunkWriter {
     await this.close(false).catch(() => undefined);
   }
 
+  /** The chunk's open file, created now (with the staged bytes) if it was still in memory. */
+  private async file(): Promise<fs.FileHandle> {
+    if (this.fh) return this.fh;
+    const fh = await fs.open(this.paths.data, fsConstants.O_RDWR | fsConstants.O_CREAT, 0o644);
+    try {
+      await writeFully(fh, this.staged!.bytes(), 0);
+    } catch (err) {
+      await fh.close().catch(() => undefined);
+      throw err;
+    }
+    this.fh = fh;
+    this.staged = undefined;
+    this.store.staging.delete(this.chunkId);
+    return fh;
+  }
+
   private async close(sync: boolean): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     try {
-      await this.store.persistMeta(this.paths, this.entry, sync, this.fh, this.fresh);
+      if (this.staged && !sync) {
+        this.writeStaged(this.staged);
+      } else {
+        const fh = await this.file();
+        await this.store.persistMeta(this.paths, this.entry, sync, fh, this.fresh);
+      }
+    } catch (err) {
+      // Nothing of a new chunk was acknowledged: leave no half of it behind.
+      if (this.fresh) await this.store.forget(this.chunkId, this.paths, this.entry);
+      throw err;
     } finally {
-      await this.fh.close().catch(() => undefined);
+      if (this.staged) this.store.staging.delete(this.chunkId);
+      await this.fh?.close().catch(() => undefined);
       this.release();
       this.store.dropLockIfIdle(this.chunkId);
     }
+  }
+
+  /**
+   * A small new chunk in two synchronous writes: data, then meta (a crash in
+   * between leaves data without meta, which load() removes as an unfinished create).
+   */
+  private writeStaged(staged: Staged): void {
+    try {
+      writeFileSync(this.paths.data, staged.bytes(), { mode: 0o644 });
+      writeFileSync(this.paths.meta, this.store.metaBytes(this.entry), { mode: 0o644 });
+    } catch (err) {
+      throw asDfsError(err);
+    }
+  }
+}
+
+/** The bytes of a new chunk before its file exists: at most STAGE_LIMIT, holes read as zeros. */
+export class Staged {
+  private buf = Buffer.alloc(0);
+  private length = 0;
+
+  put(data: Uint8Array, pos: number): void {
+    const end = pos + data.length;
+    if (end > STAGE_LIMIT) throw new Error(`staged chunk bytes past ${STAGE_LIMIT}`);
+    if (end > this.buf.length) {
+      const grown = Buffer.alloc(Math.min(STAGE_LIMIT, Math.max(end, this.buf.length * 2)));
+      this.buf.copy(grown, 0, 0, this.length);
+      this.buf = grown;
+    }
+    this.buf.set(data, pos);
+    this.length = Math.max(this.length, end);
+  }
+
+  read(at: number, length: number): Buffer {
+    return this.buf.subarray(at, Math.min(at + length, this.length));
+  }
+
+  bytes(): Buffer {
+    return this.buf.subarray(0, this.length);
   }
 }
 

@@ -110,6 +110,7 @@ export async function startDataNode(config: DataNodeConfig, logger: Logger): Pro
       http?.close();
       await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
       peers.close();
+      store.close();
     },
   };
 }

@@ -10,6 +10,12 @@ import { handleWriteChunk, type PipelineContext } from './pipeline';
 import { replicateChunk } from './replicate';
 import { encodeReadReply } from '../rpc/data-messages';
 import { drained } from './stream-drain';
+import { sessionHandler } from '../rpc/session';
+import { dataNodeServiceDefinition } from './wire-passthrough';
+import { READ_PIECE_BYTES } from './chunk-store';
+
+/** The largest read ReadSmall serves (a client sends bigger ones as a ReadChunk stream). */
+export const SMALL_READ_BYTES = 256 * 1024;
 
 /**
  * The DataNode gRPC service: thin handlers translating messages to chunk
@@ -17,10 +23,40 @@ import { drained } from './stream-drain';
  */
 export function dataNodeHandlers(ctx: PipelineContext): DataNodeHandlers {
   const { store, access } = ctx;
-  return {
+  const handlers: DataNodeHandlers = {
     WriteChunk: handleWriteChunk(ctx),
 
     ReadChunk: (call) => void streamRead(ctx, call),
+
+    // Runs inside a Session (one message each way); answers with the encoded reply (data-messages.ts).
+    ReadSmall: handleUnary(async (req, call) => {
+      try {
+        const chunkId = parseChunkId(req.chunkId);
+        access.check(req.token, chunkId, 'read', call.getPeer());
+        const length = parseVersion(req.length, 'length');
+        if (length <= 0 || length > SMALL_READ_BYTES) {
+          throw new DfsError('EINVAL', `ReadSmall of ${length} bytes (1 to ${SMALL_READ_BYTES})`);
+        }
+        let reply: Buffer | undefined;
+        for await (const piece of store.read(
+          chunkId,
+          parseVersion(req.version),
+          parseVersion(req.offset, 'offset'),
+          length,
+        )) {
+          // A range of at most SMALL_READ_BYTES, widened to whole blocks, fits one piece.
+          if (reply || piece.data.length > READ_PIECE_BYTES) throw new DfsError('EIO', 'ReadSmall range spans pieces');
+          reply = encodeReadReply(piece);
+          ctx.stats.bytesRead += piece.data.length;
+        }
+        if (!reply) throw new DfsError('EIO', `chunk ${chunkId}: read returned nothing`);
+        return reply as unknown as ReadChunkReply;
+      } catch (err) {
+        throw readError(ctx, req, err);
+      }
+    }),
+
+    Session: (call) => session(call),
 
     ReplicateChunk: handleUnary(async (req) => ({ size: String(await replicateChunk(ctx, req)) })),
 
@@ -52,6 +88,23 @@ export function dataNodeHandlers(ctx: PipelineContext): DataNodeHandlers {
       return { chunkId: id, version: String(s.version), size: String(s.size), exists: true };
     }),
   };
+  // Only reads ride a session: every other call is a command with its own proof, made rarely.
+  const definition = dataNodeServiceDefinition();
+  const notInSession = new Set(
+    Object.values(definition)
+      .map((d) => d.path)
+      .filter((p) => p !== definition.ReadSmall.path),
+  );
+  const session = sessionHandler(definition, handlers, notInSession, ctx.logger);
+  return handlers;
+}
+
+/** A read failure, naming this node (the client logs which replica failed). */
+function readError(ctx: PipelineContext, req: ReadChunkRequest__Output, err: unknown): DfsError {
+  const e = asDfsError(err);
+  const named = new DfsError(e.errno, `${e.detail} [datanode ${ctx.self.id}]`);
+  ctx.logger.warn({ reqId: req.requestId, chunkId: req.chunkId, err: named.message }, 'read failed');
+  return named;
 }
 
 /** Streams verified whole blocks (~1 MiB per message), waiting whenever the reader falls behind. */
@@ -85,9 +138,7 @@ async function streamRead(
     }
     call.end();
   } catch (err) {
-    const e = asDfsError(err);
-    const named = new DfsError(e.errno, `${e.detail} [datanode ${ctx.self.id}]`);
-    ctx.logger.warn({ reqId: req.requestId, chunkId: req.chunkId, err: named.message }, 'read failed');
+    const named = readError(ctx, req, err);
     if (!call.cancelled) call.emit('error', toServiceError(named));
   }
 }

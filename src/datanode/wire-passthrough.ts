@@ -18,17 +18,22 @@ export type InboundWriteRequest = WriteChunkRequest__Output & { [RAW_BYTES]?: Bu
 
 /**
  * The DataNode service definition, with WriteChunk requests keeping their wire
- * bytes and ReadChunk replies sent as encoded by data-messages.ts.
+ * bytes and read replies sent as encoded by data-messages.ts.
  */
 export function dataNodeServiceDefinition(): grpc.ServiceDefinition {
   const def = dataNodeService().DataNode.service;
   const wc = def.WriteChunk;
   const rc = def.ReadChunk;
+  const rs = def.ReadSmall;
   return {
     ...def,
     ReadChunk: {
       ...rc,
       responseSerialize: (m: ReadChunkReply | Buffer) => (Buffer.isBuffer(m) ? m : rc.responseSerialize(m)),
+    },
+    ReadSmall: {
+      ...rs,
+      responseSerialize: (m: ReadChunkReply | Buffer) => (Buffer.isBuffer(m) ? m : rs.responseSerialize(m)),
     },
     WriteChunk: {
       ...wc,

@@ -20,7 +20,13 @@ export const CHANNEL_OPTIONS: grpc.ChannelOptions = {
   'grpc-node.flow_control_window': 16 * 1024 * 1024,
 };
 
-/** Server options every dfs server uses. */
+/**
+ * Server options every dfs server uses. Our patch of @grpc/grpc-js (patches/)
+ * also turns Nagle's algorithm off on accepted connections, as grpc-js does
+ * for the client's: with it on, a reply written while the previous one is
+ * still unacknowledged waited for the peer's ACK, and a small read or
+ * metadata call took 1-2 ms longer on loopback.
+ */
 export const SERVER_OPTIONS: grpc.ServerOptions = {
   'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
   'grpc.max_send_message_length': MAX_MESSAGE_BYTES,

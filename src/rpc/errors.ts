@@ -36,11 +36,16 @@ const ERRNO_METADATA_KEY = 'dfs-errno';
 
 /** An error that carries a POSIX errno and context: `ENOENT: /a/b (lookup b in inode 17)`. */
 export class DfsError extends Error {
-  constructor(
-    readonly errno: ErrnoName,
-    message: string,
-  ) {
+  readonly errno: ErrnoName;
+
+  constructor(errno: ErrnoName, message: string) {
+    // "No such file" and "already exists" are answers, not faults: thousands a second on a
+    // metadata-heavy load, where capturing a stack cost more than the rest of the error.
+    const limit = Error.stackTraceLimit;
+    if (ANSWERS.has(errno)) Error.stackTraceLimit = 0;
     super(`${errno}: ${message}`);
+    Error.stackTraceLimit = limit;
+    this.errno = errno;
     this.name = 'DfsError';
   }
 
@@ -54,6 +59,8 @@ export class DfsError extends Error {
     return this.message.slice(this.errno.length + 2);
   }
 }
+
+const ANSWERS: ReadonlySet<string> = new Set(['ENOENT', 'EEXIST']);
 
 export function errnoNumber(name: ErrnoName): number {
   const n = (osConstants.errno as Record<string, number>)[name];

@@ -6,6 +6,9 @@ import { DataNodeProc, freePort, tempDir, waitFor } from '../helpers/cluster';
 import type { DataNodeClient } from '../../src/rpc/gen/dfs/DataNode';
 import type { ChunkStat__Output } from '../../src/rpc/gen/dfs/ChunkStat';
 import { FakeRegistry, dataNodeClient, readChunk, unaryCall, writeChunk, writeChunkRanges } from './datanode-helpers';
+import { DataNodePool } from '../../src/client/data-nodes';
+import { dataNodeService } from '../../src/rpc/load';
+import { SessionClient } from '../../src/rpc/session';
 
 const MiB = 1024 * 1024;
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
@@ -54,6 +57,48 @@ describe('data node pipeline (real processes, raw gRPC)', () => {
     expect(reply.written).toEqual(['dn1', 'dn2', 'dn3']);
     expect(Number(reply.size)).toBe(data.length);
     for (const c of clients) expect(sha(await readChunk(c, '101', 1))).toBe(sha(data));
+  });
+
+  it('answers small reads as messages on one session, refuses commands there, streams large reads', async () => {
+    const data = randomBytes(200_000);
+    await writeChunk(clients[0], { chunkId: '120', version: '1', offset: '0', pipeline: [ref(1)], create: true }, data);
+    const pool = new DataNodePool();
+    const at = (node: number, offset: number, length: number, chunkId = '120') =>
+      pool.readChunk(
+        nodes[node].address,
+        { chunkId, version: '1', offset: String(offset), length: String(length) },
+        10_000,
+      );
+    try {
+      // Whole 64 KiB blocks covering the range, in one message with their CRCs.
+      const small = await at(1, 70_000, 100_000);
+      expect(small).toHaveLength(1);
+      expect(Number(small[0].offset)).toBe(65_536);
+      expect(small[0].data.equals(data.subarray(65_536, 196_608))).toBe(true);
+      expect(small[0].crcs).toHaveLength(2);
+      // Reads in flight together share the session; each gets its own answer.
+      const many = await Promise.all([0, 1, 2, 3].map((b) => at(0, b * 65_536 + 10, 4096)));
+      many.forEach((m, b) => expect(m[0].data.equals(data.subarray(b * 65_536, (b + 1) * 65_536))).toBe(true));
+      await expect(at(0, 0, 10, '99999')).rejects.toMatchObject({ errno: 'ENOENT' });
+      // Larger reads are streams of ~1 MiB messages.
+      const big = await at(0, 0, 2 * MiB, '101');
+      expect(big.length).toBeGreaterThan(1);
+      expect(Buffer.concat(big.map((m) => m.data)).length).toBe(2 * MiB);
+      // The session answered (no fallback to streams was needed).
+      expect((pool as unknown as { noSession: Set<string> }).noSession.size).toBe(0);
+    } finally {
+      pool.close();
+    }
+    const session = new SessionClient(() => clients[0].Session(), dataNodeService().DataNode.service, 'dn1');
+    const opts = { deadlineMs: 5_000, requestId: 'session-test' };
+    try {
+      await expect(session.call('StatChunk', { chunkId: '120' }, opts)).rejects.toMatchObject({ errno: 'ENOSYS' });
+      await expect(
+        session.call('ReadSmall', { chunkId: '120', version: '1', offset: '0', length: String(300 * 1024) }, opts),
+      ).rejects.toMatchObject({ errno: 'EINVAL' });
+    } finally {
+      session.close();
+    }
   });
 
   it('writes through a 2-node pipeline and overwrites a range in place on both replicas', async () => {

@@ -126,7 +126,10 @@ describe('Prometheus metrics', () => {
     // Each chunk: one WriteChunk from the client plus one forwarded down the pipeline.
     expect(sum('dfs_rpc_requests_total', { service: 'DataNode', method: 'WriteChunk' })).toBe(8);
     expect(sum('dfs_rpc_errors_total', { service: 'DataNode', method: 'WriteChunk' })).toBe(0);
-    expect(sum('dfs_rpc_requests_total', { service: 'DataNode', method: 'ReadChunk' })).toBeGreaterThanOrEqual(4);
+    // Three whole 1 MiB chunks come as streams; the 12,345-byte last one as a message on a read session.
+    expect(sum('dfs_rpc_requests_total', { service: 'DataNode', method: 'ReadChunk' })).toBeGreaterThanOrEqual(3);
+    expect(sum('dfs_rpc_requests_total', { service: 'DataNode', method: 'ReadSmall' })).toBeGreaterThanOrEqual(1);
+    expect(sum('dfs_rpc_errors_total', { service: 'DataNode', method: 'ReadSmall' })).toBe(0);
     expect(sum('dfs_rpc_duration_seconds_count', { service: 'DataNode', method: 'WriteChunk' })).toBe(8);
   });
 

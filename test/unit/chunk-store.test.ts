@@ -5,7 +5,8 @@ import path from 'node:path';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BLOCK_SIZE, blockCrcs } from '../../src/rpc/checksum';
-import { ChunkStore } from '../../src/datanode/chunk-store';
+import { ChunkStore, STAGE_LIMIT } from '../../src/datanode/chunk-store';
+import { ReadHandles } from '../../src/datanode/read-handles';
 import { decodeMeta } from '../../src/datanode/chunk-meta';
 
 const B = BLOCK_SIZE;
@@ -18,7 +19,10 @@ beforeEach(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dfs-chunk-store-'));
   store = await ChunkStore.open(dir, { logger, capacity: 64 * 1024 * 1024 });
 });
-afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+afterEach(() => {
+  store.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
 
 async function write(id: string, data: Buffer, opts: { offset?: number; version?: number; create?: boolean } = {}) {
   const w = await store.openWriter(id, {
@@ -188,5 +192,86 @@ describe('chunk store', () => {
     const parts: Buffer[] = [];
     for await (const p of reopened.read('77', 4, 0, 0)) parts.push(p.data);
     expect(Buffer.concat(parts).equals(data)).toBe(true);
+  });
+
+  it('holds a small new chunk in memory until close: no file before, whole and verified after', async () => {
+    const w = await store.openWriter('500', { version: 1, offset: 0, create: true });
+    const a = randomBytes(B / 2);
+    await w.write(a);
+    // An overwrite inside, then a write past a hole: the staged bytes behave as a file would.
+    await w.write(Buffer.from('patched'), 10);
+    await w.write(Buffer.from('tail'), B + 100);
+    const expected = Buffer.alloc(B + 104);
+    a.copy(expected);
+    Buffer.from('patched').copy(expected, 10);
+    Buffer.from('tail').copy(expected, B + 100);
+    const sub = path.join(dir, 'chunks', (500 % 256).toString(16).padStart(2, '0'));
+    expect(fs.existsSync(path.join(sub, '500.data'))).toBe(false);
+    // A reader meanwhile gets the bytes written so far, verified, as from a file.
+    expect((await readAll('500')).data.equals(expected)).toBe(true);
+    expect((await readAll('500', B + 50, 10)).start).toBe(B);
+    await w.finish(false);
+    expect(fs.readFileSync(path.join(sub, '500.data')).equals(expected)).toBe(true);
+    expect((await readAll('500')).data.equals(expected)).toBe(true);
+    expect(Array.from(metaOf('500').crcs)).toEqual(blockCrcs(expected));
+    expect(store.used).toBe(expected.length);
+    const reopened = await ChunkStore.open(dir, { logger });
+    expect(reopened.stat('500')).toEqual({ chunkId: '500', version: 1, size: expected.length });
+  });
+
+  it('moves a new chunk to its file once it outgrows memory, and fsyncs it through the file', async () => {
+    const data = randomBytes(STAGE_LIMIT + 3 * B + 17);
+    expect((await write('501', data)).size).toBe(data.length);
+    expect((await readAll('501')).data.equals(data)).toBe(true);
+    const w = await store.openWriter('502', { version: 1, offset: 0, create: true });
+    await w.write(Buffer.from('small and synced'));
+    await w.finish(true);
+    expect((await readAll('502')).data.toString()).toBe('small and synced');
+  });
+
+  it('leaves nothing of a new chunk whose files cannot be written', async () => {
+    const sub = path.join(dir, 'chunks', (503 % 256).toString(16).padStart(2, '0'));
+    fs.mkdirSync(path.join(sub, '503.data'), { recursive: true }); // a directory where the file must go
+    const w = await store.openWriter('503', { version: 1, offset: 0, create: true });
+    await w.write(randomBytes(1000));
+    await expect(w.finish(false)).rejects.toThrow(/EISDIR/);
+    expect(store.stat('503')).toBeUndefined();
+    expect(store.used).toBe(0);
+    // The chunk is free again: a later write of it goes through.
+    fs.rmSync(path.join(sub, '503.data'), { recursive: true });
+    expect((await write('503', Buffer.from('again'))).size).toBe(5);
+  });
+
+  it('keeps a chunk file open between reads and lets go of it when the chunk is deleted', async () => {
+    const data = randomBytes(2 * B);
+    await write('510', data);
+    const handles = (store as unknown as { readHandles: ReadHandles }).readHandles;
+    await readAll('510');
+    await readAll('510', B, 10);
+    expect(handles.size).toBe(1);
+    await store.delete(['510']);
+    expect(handles.size).toBe(0);
+    await expect(readAll('510')).rejects.toThrow(/ENOENT/);
+  });
+});
+
+describe('read handles', () => {
+  it('closes a handle dropped while a read uses it only when that read releases it', async () => {
+    const file = path.join(dir, 'f');
+    fs.writeFileSync(file, 'contents');
+    const handles = new ReadHandles(2);
+    const a = await handles.acquire('1', file);
+    const again = await handles.acquire('1', file);
+    expect(again.fh).toBe(a.fh);
+    again.release();
+    handles.drop('1');
+    const buf = Buffer.alloc(8);
+    expect((await a.fh.read(buf, 0, 8, 0)).bytesRead).toBe(8);
+    a.release();
+    await new Promise((r) => setTimeout(r, 20));
+    expect(a.fh.fd).toBe(-1);
+    // A failed open is not remembered.
+    await expect(handles.acquire('2', path.join(dir, 'missing'))).rejects.toThrow(/ENOENT/);
+    expect(handles.size).toBe(0);
   });
 });
