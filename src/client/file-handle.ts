@@ -2,6 +2,7 @@ import { constants } from 'node:fs';
 import type { Logger } from '../common/logger';
 import { DfsError } from '../rpc/errors';
 import type { DataNodePool } from './data-nodes';
+import type { ChunkLocation } from './attrs';
 import type { MetadataClient } from './metadata';
 import type { OpenFile, OpenFileTable } from './open-file';
 import type { ResolvedOptions } from './options';
@@ -41,6 +42,8 @@ export class DfsFileHandle implements FileHandle {
     private readonly caller: Caller,
     opts: ResolvedOptions,
     log: Logger,
+    /** Locations of the first chunks, fetched with the open's lookup. */
+    firstChunks?: readonly ChunkLocation[],
   ) {
     const acc = flags & O_ACCMODE;
     this.readable = acc === constants.O_RDONLY || acc === constants.O_RDWR;
@@ -57,6 +60,7 @@ export class DfsFileHandle implements FileHandle {
       opts.metadataTimeoutMs,
       log,
     );
+    if (firstChunks) this.reader.seedLocations(firstChunks);
     this.seenGeneration = file.generation;
     this.seenErrors = file.errors;
   }

@@ -7,7 +7,8 @@ import { bearerInterceptor } from '../rpc/auth';
 import { channelCredentials } from '../rpc/tls';
 import { dataNodeService } from '../rpc/load';
 import { DfsFileHandle } from './file-handle';
-import { MetadataClient } from './metadata';
+import { MetadataClient, type Located } from './metadata';
+import { LOCATION_BATCH } from './reader';
 import { OpenFileTable } from './open-file';
 import { resolveOptions, type ResolvedOptions } from './options';
 import { normalizePath } from './paths';
@@ -168,6 +169,7 @@ class Client implements DfsClient {
     const writable = acc === constants.O_WRONLY || acc === constants.O_RDWR;
     let attr: FileAttr;
     let created = false;
+    let located: Located | undefined;
     if (flags & constants.O_CREAT) {
       // One round trip for a new file: an exclusive MakeNode. Only when the name exists already
       // (EEXIST without O_EXCL: a file, or a directory/symlink the checks below judge) is it resolved.
@@ -180,7 +182,9 @@ class Client implements DfsClient {
         },
       );
     } else {
-      attr = await this.meta.resolve(path, caller, { follow: true, fresh: true });
+      // A handle that may read gets the first chunk locations with its lookup (no GetChunks at its first read).
+      located = acc === constants.O_WRONLY ? undefined : { count: LOCATION_BATCH };
+      attr = await this.meta.resolve(path, caller, { follow: true, fresh: true, located });
     }
     if (isDir(attr)) throw new DfsError('EISDIR', `${path} is a directory`);
     if (!isRegular(attr)) throw new DfsError('EINVAL', `${path} is not a regular file`);
@@ -195,8 +199,12 @@ class Client implements DfsClient {
     }
     const chunkSize = await this.meta.chunkSize();
     const file = this.files.acquire(attr, chunkSize);
+    let firstChunks = located?.ino === attr.ino ? located.chunks : undefined;
     try {
-      if (flags & constants.O_TRUNC && writable && file.size > 0) await file.truncate({ size: 0 }, caller);
+      if (flags & constants.O_TRUNC && writable && file.size > 0) {
+        await file.truncate({ size: 0 }, caller);
+        firstChunks = undefined;
+      }
     } catch (err) {
       this.files.release(file);
       throw err;
@@ -211,6 +219,7 @@ class Client implements DfsClient {
       caller,
       this.opts,
       this.log,
+      firstChunks,
     );
   }
 

@@ -42,6 +42,24 @@ export function toStatFs(r: StatFsReply__Output): StatFs {
 }
 
 /**
+ * Filled by a fresh resolve that looked the final name up with LookupFile:
+ * the first `count` chunk locations of the file it found (inode `ino`).
+ */
+export interface Located {
+  count: number;
+  ino?: number;
+  chunks?: ChunkLocation[];
+}
+
+interface WalkOptions {
+  follow?: boolean;
+  /** Skip the caches for the last component (open's close-to-open revalidation). */
+  fresh?: boolean;
+  /** With `fresh`: also fetch the file's first chunk locations in the same call. */
+  located?: Located;
+}
+
+/**
  * The name node client: path resolution over inode Lookups (from the root,
  * following symlinks in the middle of a path), short-lived entry and attr
  * caches kept honest by this client's own mutations, and one deadline budget
@@ -53,6 +71,8 @@ export class MetadataClient {
   readonly cache: MetadataCache;
   /** Recent lookup misses per directory inode (see lookup). */
   private readonly misses = new Map<number, { count: number; since: number }>();
+  /** The name node has no LookupFile (an older one): opens use Lookup. */
+  private noLookupFile = false;
   /** Listings in flight per directory inode, started by a run of misses. */
   private readonly listings = new Map<number, Promise<void>>();
   /** Every call rides this one stream (src/rpc/session.ts): a quarter of a unary call's cost. */
@@ -127,7 +147,14 @@ export class MetadataClient {
    * cache: what READDIRPLUS does for NFS. `fresh` (open's revalidation) never
    * takes an answer from a listing that may have started before it.
    */
-  async lookup(parent: InodeRef, parentPath: string, name: string, caller: Caller, fresh = false): Promise<FileAttr> {
+  async lookup(
+    parent: InodeRef,
+    parentPath: string,
+    name: string,
+    caller: Caller,
+    fresh = false,
+    located?: Located,
+  ): Promise<FileAttr> {
     const path = joinPath(parentPath, name);
     if (!fresh && this.cache.enabled) {
       const listing = this.listings.get(parent.ino);
@@ -142,11 +169,14 @@ export class MetadataClient {
       }
     }
     try {
-      const a = await this.call<object, Attr__Output>(
-        'Lookup',
-        { caller: wireCaller(caller), parent: String(parent.ino), name },
-        true,
-      );
+      const a =
+        located && !this.noLookupFile
+          ? await this.lookupFile(parent, name, caller, located)
+          : await this.call<object, Attr__Output>(
+              'Lookup',
+              { caller: wireCaller(caller), parent: String(parent.ino), name },
+              true,
+            );
       const attr = toFileAttr(a);
       this.cache.putEntry(path, attr);
       // Only names that exist count towards a scan: a listing cannot answer the others.
@@ -157,6 +187,37 @@ export class MetadataClient {
       if (e.errno === 'ENOENT') throw new DfsError('ENOENT', `${path} (lookup ${name} in inode ${parent.ino})`);
       throw e;
     }
+  }
+
+  /** Lookup that also brings the first chunk locations of a regular file (open for reading). */
+  private async lookupFile(parent: InodeRef, name: string, caller: Caller, located: Located): Promise<Attr__Output> {
+    let r: { attr: Attr__Output | null; chunks: Parameters<typeof toChunkLocation>[0][]; chunkSize: string };
+    try {
+      r = await this.call(
+        'LookupFile',
+        {
+          caller: wireCaller(caller),
+          parent: String(parent.ino),
+          name,
+          chunks: located.count,
+        },
+        true,
+      );
+    } catch (err) {
+      if ((err as DfsError).errno !== 'ENOSYS') throw err;
+      // A name node from before LookupFile: plain lookups, and the reader asks for chunks itself.
+      this.noLookupFile = true;
+      return this.call<object, Attr__Output>(
+        'Lookup',
+        { caller: wireCaller(caller), parent: String(parent.ino), name },
+        true,
+      );
+    }
+    if (!r.attr) throw new DfsError('EIO', `LookupFile of ${name} in inode ${parent.ino}: reply without attributes`);
+    if (Number(r.chunkSize) > 0) this.chunkSizeKnown = Number(r.chunkSize);
+    located.ino = Number(r.attr.ino);
+    located.chunks = r.chunks.map(toChunkLocation);
+    return r.attr;
   }
 
   /** Counts a lookup that missed the cache in `dir`; the one that makes a run starts a listing. */
@@ -183,7 +244,7 @@ export class MetadataClient {
    * only with `follow` (stat vs lstat). `fresh` skips the caches for the last
    * component (open's close-to-open revalidation).
    */
-  async resolve(path: string, caller: Caller, opts: { follow?: boolean; fresh?: boolean } = {}): Promise<FileAttr> {
+  async resolve(path: string, caller: Caller, opts: WalkOptions = {}): Promise<FileAttr> {
     const ref = await this.walk(path, caller, opts);
     if ('size' in ref) return ref;
     try {
@@ -203,12 +264,7 @@ export class MetadataClient {
    * dropped (a create in a directory drops the directory's attributes, not the
    * path to it). Returns full attributes when the last step was a Lookup.
    */
-  private async walk(
-    path: string,
-    caller: Caller,
-    opts: { follow?: boolean; fresh?: boolean },
-    hops = 0,
-  ): Promise<InodeRef | FileAttr> {
+  private async walk(path: string, caller: Caller, opts: WalkOptions, hops = 0): Promise<InodeRef | FileAttr> {
     const parts = splitPath(path);
     if (parts.length === 0) return opts.fresh ? this.getAttr(ROOT_INO, caller, true) : ROOT;
     let cur: InodeRef | FileAttr = ROOT;
@@ -220,7 +276,8 @@ export class MetadataClient {
       const p = joinPath(curPath, name);
       const cached = last && opts.fresh ? undefined : (this.cache.entryAttr(p) ?? this.cache.entry(p));
       if (cached) await this.checkSearch(cur, curPath, caller);
-      const next: InodeRef | FileAttr = cached ?? (await this.lookup(cur, curPath, name, caller, last && opts.fresh));
+      const next: InodeRef | FileAttr =
+        cached ?? (await this.lookup(cur, curPath, name, caller, last && opts.fresh, last ? opts.located : undefined));
       if (isSymlink(next) && (!last || opts.follow)) {
         if (hops >= MAX_SYMLINK_HOPS) throw new DfsError('ELOOP', `${path}: too many symbolic links`);
         const target = await this.readlinkIno(next.ino, caller);

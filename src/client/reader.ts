@@ -18,7 +18,7 @@ export const READ_UNIT_BYTES = 4 * 1024 * 1024;
  * the least a data node can verify, so a random 4 KiB read moves 64 KiB, not 4 MiB.
  */
 export const RANDOM_UNIT_BYTES = CRC_BLOCK_BYTES;
-const LOCATION_BATCH = 32;
+export const LOCATION_BATCH = 32;
 /** Unit fetches one open file runs at once. */
 const FETCHES_IN_FLIGHT = 2;
 
@@ -61,6 +61,13 @@ export class FileReader {
       maxSize: Math.max(2 * readAheadBytes, 4 * this.unitBytes),
       sizeCalculation: (_unit, key) => unitSizeOf(key),
     });
+  }
+
+  /** Locations of chunks [0, LOCATION_BATCH) fetched with the open (LookupFile), as loadLocations(0) keeps them. */
+  seedLocations(chunks: readonly ChunkLocation[]): void {
+    if (this.locations.size > 0 || this.loading.size > 0) return;
+    for (let i = 0; i < LOCATION_BATCH; i++) this.locations.set(i, null);
+    for (const c of chunks) this.locations.set(c.index, c);
   }
 
   /** Forgets chunk locations and cached data (after this handle wrote or truncated the file). */

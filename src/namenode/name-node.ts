@@ -493,6 +493,25 @@ export class NameNode {
     return { inode: this.ns.get(ino), chunks: views };
   }
 
+  /**
+   * The first `count` chunks of a file being opened, or nothing when it is no
+   * regular file or the caller may neither read nor write it (the open itself
+   * then fails on the client's access check, with the message it always had).
+   */
+  async chunksForOpen(
+    caller: Caller,
+    inode: Inode,
+    count: number,
+  ): Promise<{ inode: Inode; chunks: ChunkView[] } | undefined> {
+    if (!isRegular(inode)) return undefined;
+    try {
+      return await this.getChunks(caller, inode.ino, 0, count);
+    } catch (err) {
+      if (err instanceof DfsError && (err.errno === 'EACCES' || err.errno === 'ENOENT')) return undefined;
+      throw err;
+    }
+  }
+
   /** Nodes that may receive chunks: live and not being decommissioned. */
   private candidates(): PlacementCandidate[] {
     return this.registry.placementCandidates().filter((c) => !this.drains.isOut(c.id));

@@ -121,6 +121,16 @@ export function nameNodeHandlers(nn: NameNode, log: Logger, security: NameNodeSe
       );
       return { attr: attr(inode), chunks: chunks.map((c) => grant(toChunkInfo(c), 'read')), chunkSize: nn.chunkSize };
     }),
+    LookupFile: h('LookupFile', async (r) => {
+      const caller = wireCaller(r.caller);
+      const inode = nn.lookup(caller, wireInt(r.parent, 'parent'), r.name);
+      const located = r.chunks > 0 ? await nn.chunksForOpen(caller, inode, r.chunks) : undefined;
+      return {
+        attr: attr(located?.inode ?? inode),
+        chunks: (located?.chunks ?? []).map((c) => grant(toChunkInfo(c), 'read')),
+        chunkSize: nn.chunkSize,
+      };
+    }),
     PrepareWrite: h('PrepareWrite', async (r) =>
       grant(
         toChunkInfo(

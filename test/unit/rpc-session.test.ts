@@ -89,7 +89,8 @@ describe('metadata session', () => {
   it('matches concurrent replies to their requests when they come back out of order', async () => {
     running = await startServer();
     const s = connect(running.address);
-    const delays = [175, 25, 100, 0, 50, 150, 75, 125];
+    // 60 ms apart: arrival skew on a loaded machine must not reorder them.
+    const delays = [420, 60, 240, 0, 120, 360, 180, 300];
     const replies = await Promise.all(delays.map((ms) => getAttr(s, ms)));
     expect(replies.map((r) => Number(r.ino))).toEqual(delays);
     // Finished in delay order, not send order: they really ran concurrently on one stream.
