@@ -28,6 +28,8 @@ export interface ChunkPaths {
   data: string;
   meta: string;
   metaTmp: string;
+  /** A small chunk written whole at once: its meta, then its data, in one file (chunk-store.ts). */
+  packed: string;
 }
 
 export function chunkPaths(chunksDir: string, id: string): ChunkPaths {
@@ -37,6 +39,7 @@ export function chunkPaths(chunksDir: string, id: string): ChunkPaths {
     data: path.join(dir, `${id}.data`),
     meta: path.join(dir, `${id}.meta`),
     metaTmp: path.join(dir, `${id}.meta.tmp`),
+    packed: path.join(dir, `${id}.chunk`),
   };
 }
 

@@ -32,6 +32,14 @@ export function encodeMeta(meta: ChunkMeta, blocks: number): Buffer {
   return buf;
 }
 
+/** The length of the meta at the start of `buf` (its first 32 bytes suffice), or -1 if it is none. */
+export function metaLength(head: Buffer): number {
+  if (head.length < HEADER || head.readUInt32LE(0) !== MAGIC || head.readUInt32LE(4) !== FORMAT) return -1;
+  return HEADER + head.readUInt32LE(24) * 4;
+}
+
+export const META_HEADER_BYTES = HEADER;
+
 export function decodeMeta(buf: Buffer, what: string): ChunkMeta {
   if (buf.length < HEADER || buf.readUInt32LE(0) !== MAGIC || buf.readUInt32LE(4) !== FORMAT) {
     throw new DfsError('EIO', `${what}: not a chunk meta file`);

@@ -60,7 +60,7 @@ export class NameNodeAdmin {
   }
 }
 
-/** Chunk ids with a .data file under a data node's data dir. */
+/** Chunk ids with a data file (`.data`, or a small chunk's packed `.chunk`) under a data node's data dir. */
 export function chunkFilesOnDisk(dataDir: string): Set<string> {
   const out = new Set<string>();
   const root = path.join(dataDir, 'chunks');
@@ -68,7 +68,10 @@ export function chunkFilesOnDisk(dataDir: string): Set<string> {
   for (const sub of fs.readdirSync(root)) {
     const dir = path.join(root, sub);
     if (!fs.statSync(dir).isDirectory()) continue;
-    for (const f of fs.readdirSync(dir)) if (f.endsWith('.data')) out.add(f.slice(0, -5));
+    for (const f of fs.readdirSync(dir)) {
+      const m = /^(\d+)\.(data|chunk)$/.exec(f);
+      if (m) out.add(m[1]);
+    }
   }
   return out;
 }

@@ -264,7 +264,7 @@ describe('a secured cluster', () => {
       holders.filter((d) =>
         fs
           .readdirSync(path.join(d.dataDir, 'chunks'), { recursive: true })
-          .some((f) => String(f).endsWith(`/${chunkId}.data`)),
+          .some((f) => new RegExp(`/${chunkId}\\.(data|chunk)$`).test(String(f))),
       );
     expect(chunkFiles()).toHaveLength(2);
     expect((await dfs(cluster, ['file_delete', '/heal.bin'])).code).toBe(0);

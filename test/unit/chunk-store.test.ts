@@ -164,7 +164,7 @@ describe('chunk store', () => {
   });
 
   it('writes the first meta of a new chunk in place and replaces an existing one atomically', async () => {
-    await write('90', randomBytes(B + 1));
+    await write('90', randomBytes(STAGE_LIMIT + 1)); // too big to be packed: a .data + .meta pair
     const metaPath = (await fs.promises.readdir(path.join(dir, 'chunks'), { recursive: true }))
       .map(String)
       .find((f) => f.endsWith('90.meta'));
@@ -194,7 +194,7 @@ describe('chunk store', () => {
     expect(Buffer.concat(parts).equals(data)).toBe(true);
   });
 
-  it('holds a small new chunk in memory until close: no file before, whole and verified after', async () => {
+  it('holds a small new chunk in memory until close, then writes it as one packed file', async () => {
     const w = await store.openWriter('500', { version: 1, offset: 0, create: true });
     const a = randomBytes(B / 2);
     await w.write(a);
@@ -206,17 +206,84 @@ describe('chunk store', () => {
     Buffer.from('patched').copy(expected, 10);
     Buffer.from('tail').copy(expected, B + 100);
     const sub = path.join(dir, 'chunks', (500 % 256).toString(16).padStart(2, '0'));
-    expect(fs.existsSync(path.join(sub, '500.data'))).toBe(false);
+    expect(fs.existsSync(sub) ? fs.readdirSync(sub) : []).toEqual([]);
     // A reader meanwhile gets the bytes written so far, verified, as from a file.
     expect((await readAll('500')).data.equals(expected)).toBe(true);
     expect((await readAll('500', B + 50, 10)).start).toBe(B);
     await w.finish(false);
-    expect(fs.readFileSync(path.join(sub, '500.data')).equals(expected)).toBe(true);
+    expect(fs.readdirSync(sub)).toEqual(['500.chunk']);
+    const packed = fs.readFileSync(path.join(sub, '500.chunk'));
+    const meta = decodeMeta(packed.subarray(0, packed.length - expected.length), 'chunk 500');
+    expect(Array.from(meta.crcs)).toEqual(blockCrcs(expected));
+    expect(packed.subarray(packed.length - expected.length).equals(expected)).toBe(true);
     expect((await readAll('500')).data.equals(expected)).toBe(true);
-    expect(Array.from(metaOf('500').crcs)).toEqual(blockCrcs(expected));
     expect(store.used).toBe(expected.length);
     const reopened = await ChunkStore.open(dir, { logger });
     expect(reopened.stat('500')).toEqual({ chunkId: '500', version: 1, size: expected.length });
+    const parts: Buffer[] = [];
+    for await (const p of reopened.read('500', 1, 0, 0)) parts.push(p.data);
+    expect(Buffer.concat(parts).equals(expected)).toBe(true);
+    reopened.close();
+  });
+
+  it('unpacks a packed chunk into a .data + .meta pair before it changes', async () => {
+    const data = randomBytes(5000);
+    await write('600', data);
+    await write('601', data);
+    const sub = (id: number) => path.join(dir, 'chunks', (id % 256).toString(16).padStart(2, '0'));
+    await readAll('600'); // a read handle on the packed file is open now
+    const w = await store.openWriter('600', { version: 2, offset: 100, create: false });
+    await w.write(Buffer.from('changed'));
+    await w.finish(false);
+    expect(fs.readdirSync(sub(600)).sort()).toEqual(['600.data', '600.meta']);
+    const changed = Buffer.from(data);
+    Buffer.from('changed').copy(changed, 100);
+    expect((await readAll('600')).data.equals(changed)).toBe(true);
+    expect(await store.truncate('601', 1, 2, 10)).toEqual({ chunkId: '601', version: 2, size: 10 });
+    expect((await readAll('601')).data.equals(data.subarray(0, 10))).toBe(true);
+    const reopened = await ChunkStore.open(dir, { logger });
+    expect(reopened.stat('600')).toEqual({ chunkId: '600', version: 2, size: data.length });
+    expect(reopened.stat('601')).toEqual({ chunkId: '601', version: 2, size: 10 });
+    reopened.close();
+  });
+
+  it('after a crash keeps the complete pair over the packed file, the packed file over a torn pair, and drops a torn packed file', async () => {
+    const sub = (id: number) => path.join(dir, 'chunks', (id % 256).toString(16).padStart(2, '0'));
+    const file = (id: number, ext: string) => path.join(sub(id), `${id}.${ext}`);
+    // 610: the unpack finished its pair, the crash came before the packed file went.
+    await write('610', randomBytes(3000));
+    const oldPacked = fs.readFileSync(file(610, 'chunk'));
+    const newer = randomBytes(3000);
+    await write('610', newer, { version: 2, create: false });
+    fs.writeFileSync(file(610, 'chunk'), oldPacked);
+    // 611: the crash came part way through the pair.
+    const kept = randomBytes(2000);
+    await write('611', kept);
+    fs.writeFileSync(file(611, 'meta'), '');
+    fs.writeFileSync(file(611, 'data'), kept.subarray(0, 100));
+    // 612: the packed file itself was cut short.
+    await write('612', randomBytes(2000));
+    fs.truncateSync(file(612, 'chunk'), 40);
+
+    const reopened = await ChunkStore.open(dir, { logger });
+    const read = async (id: string) => {
+      const parts: Buffer[] = [];
+      for await (const p of reopened.read(id, 0, 0, 0)) parts.push(p.data);
+      return Buffer.concat(parts);
+    };
+    expect(reopened.stat('610')).toEqual({ chunkId: '610', version: 2, size: 3000 });
+    expect((await read('610')).equals(newer)).toBe(true);
+    expect(
+      fs
+        .readdirSync(sub(610))
+        .filter((f) => f.startsWith('610.'))
+        .sort(),
+    ).toEqual(['610.data', '610.meta']);
+    expect((await read('611')).equals(kept)).toBe(true);
+    expect(fs.readdirSync(sub(611)).filter((f) => f.startsWith('611.'))).toEqual(['611.chunk']);
+    expect(reopened.stat('612')).toBeUndefined();
+    expect(fs.readdirSync(sub(612)).filter((f) => f.startsWith('612.'))).toEqual([]);
+    reopened.close();
   });
 
   it('moves a new chunk to its file once it outgrows memory, and fsyncs it through the file', async () => {
@@ -231,14 +298,14 @@ describe('chunk store', () => {
 
   it('leaves nothing of a new chunk whose files cannot be written', async () => {
     const sub = path.join(dir, 'chunks', (503 % 256).toString(16).padStart(2, '0'));
-    fs.mkdirSync(path.join(sub, '503.data'), { recursive: true }); // a directory where the file must go
+    fs.mkdirSync(path.join(sub, '503.chunk'), { recursive: true }); // a directory where the file must go
     const w = await store.openWriter('503', { version: 1, offset: 0, create: true });
     await w.write(randomBytes(1000));
     await expect(w.finish(false)).rejects.toThrow(/EISDIR/);
     expect(store.stat('503')).toBeUndefined();
     expect(store.used).toBe(0);
     // The chunk is free again: a later write of it goes through.
-    fs.rmSync(path.join(sub, '503.data'), { recursive: true });
+    fs.rmSync(path.join(sub, '503.chunk'), { recursive: true });
     expect((await write('503', Buffer.from('again'))).size).toBe(5);
   });
 
