@@ -1,7 +1,7 @@
 import { constants } from 'node:fs';
 import { createLogger, type Logger } from '../common/logger';
 import { DfsError } from '../rpc/errors';
-import { isDir, isRegular, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG } from './attrs';
+import { type ChunkLocation, isDir, isRegular, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG } from './attrs';
 import { DataNodePool } from './data-nodes';
 import { bearerInterceptor } from '../rpc/auth';
 import { channelCredentials } from '../rpc/tls';
@@ -170,11 +170,18 @@ class Client implements DfsClient {
     let attr: FileAttr;
     let created = false;
     let located: Located | undefined;
+    let firstChunk: ChunkLocation | undefined;
     if (flags & constants.O_CREAT) {
       // One round trip for a new file: an exclusive MakeNode. Only when the name exists already
       // (EEXIST without O_EXCL: a file, or a directory/symlink the checks below judge) is it resolved.
       const exclusive = (flags & constants.O_EXCL) !== 0;
-      attr = await this.create(path, opts.mode ?? 0o644, caller, { exclusive: true }).then(
+      const mode = S_IFREG | ((opts.mode ?? 0o644) & 0o7777);
+      // A handle that will write gets chunk 0 prepared with the create (no PrepareWrite before its first write).
+      attr = await (
+        writable
+          ? this.meta.createFile(path, mode, caller, true).then((r) => ((firstChunk = r.firstChunk), r.attr))
+          : this.meta.makeNode(path, mode, caller, { exclusive: true })
+      ).then(
         (a) => ((created = true), a),
         (err: DfsError) => {
           if (exclusive || err.errno !== 'EEXIST') throw err;
@@ -199,6 +206,7 @@ class Client implements DfsClient {
     }
     const chunkSize = await this.meta.chunkSize();
     const file = this.files.acquire(attr, chunkSize);
+    if (created && firstChunk) file.seedFirstChunk(firstChunk);
     let firstChunks = located?.ino === attr.ino ? located.chunks : undefined;
     try {
       if (flags & constants.O_TRUNC && writable && file.size > 0) {

@@ -71,6 +71,8 @@ export class MetadataClient {
   readonly cache: MetadataCache;
   /** Recent lookup misses per directory inode (see lookup). */
   private readonly misses = new Map<number, { count: number; since: number }>();
+  /** The name node has no CreateFile (an older one): creates use MakeNode. */
+  private noCreateFile = false;
   /** The name node has no LookupFile (an older one): opens use Lookup. */
   private noLookupFile = false;
   /** Listings in flight per directory inode, started by a run of misses. */
@@ -346,6 +348,38 @@ export class MetadataClient {
     this.cache.forgetAttr(dir.ino);
     this.cache.putEntry(normalizePath(path), attr);
     return attr;
+  }
+
+  /**
+   * A regular file created to be written: CreateFile also prepares its chunk 0
+   * (no PrepareWrite before the first write). An older name node without it
+   * gets MakeNode.
+   */
+  async createFile(
+    path: string,
+    mode: number,
+    caller: Caller,
+    exclusive: boolean,
+  ): Promise<{ attr: FileAttr; firstChunk?: ChunkLocation }> {
+    if (this.noCreateFile) return { attr: await this.makeNode(path, mode, caller, { exclusive }) };
+    const { dir, name } = await this.resolveParent(path, caller);
+    let r: { attr: Attr__Output | null; firstChunk: Parameters<typeof toChunkLocation>[0] | null };
+    try {
+      r = await this.call(
+        'CreateFile',
+        { caller: wireCaller(caller), parent: String(dir.ino), name, mode, rdev: 0, symlinkTarget: '', exclusive },
+        false,
+      );
+    } catch (err) {
+      if ((err as DfsError).errno !== 'ENOSYS') throw err;
+      this.noCreateFile = true;
+      return { attr: await this.makeNode(path, mode, caller, { exclusive }) };
+    }
+    if (!r.attr) throw new DfsError('EIO', `CreateFile of ${path}: reply without attributes`);
+    const attr = toFileAttr(r.attr);
+    this.cache.forgetAttr(dir.ino);
+    this.cache.putEntry(normalizePath(path), attr);
+    return { attr, firstChunk: r.firstChunk ? toChunkLocation(r.firstChunk) : undefined };
   }
 
   async link(existing: string, newPath: string, caller: Caller): Promise<FileAttr> {

@@ -1,4 +1,5 @@
 import type { Logger } from '../common/logger';
+import type { ChunkLocation } from './attrs';
 import type { DataNodePool } from './data-nodes';
 import type { MetadataClient } from './metadata';
 import type { ResolvedOptions } from './options';
@@ -83,6 +84,8 @@ export class OpenFile {
   readonly lock = new RwLock();
   private attrNow: FileAttr;
   private writerNow?: FileWriter;
+  /** Chunk 0 as the create prepared it, until a writer takes it (a truncate drops it). */
+  private firstChunk?: ChunkLocation;
 
   constructor(
     attr: FileAttr,
@@ -129,16 +132,25 @@ export class OpenFile {
    * checked when it was opened).
    */
   writer(caller: Caller): FileWriter {
-    this.writerNow ??= new FileWriter(
-      this.deps.meta,
-      this.deps.pool,
-      this.ino,
-      caller,
-      this.deps.chunkSize,
-      this.deps.opts,
-      this.deps.log,
-    );
+    if (!this.writerNow) {
+      this.writerNow = new FileWriter(
+        this.deps.meta,
+        this.deps.pool,
+        this.ino,
+        caller,
+        this.deps.chunkSize,
+        this.deps.opts,
+        this.deps.log,
+      );
+      if (this.firstChunk) this.writerNow.seed(this.firstChunk);
+      this.firstChunk = undefined;
+    }
     return this.writerNow;
+  }
+
+  /** Chunk 0 as the file's create prepared it, for the writer this file makes. */
+  seedFirstChunk(c: ChunkLocation): void {
+    if (!this.writerNow) this.firstChunk = c;
   }
 
   /** True when a read of [position, position + length) must commit buffered writes first. */
@@ -186,6 +198,7 @@ export class OpenFile {
     return this.lock.exclusive(async () => {
       await this.flushLocked();
       const attr = await this.deps.meta.setAttr(this.ino, changes, caller);
+      this.firstChunk = undefined;
       await this.writerNow?.truncated(changes.size);
       this.noteAttr(attr);
       this.generation++;

@@ -29,6 +29,20 @@ export interface ChunkSession {
   recovering?: Promise<void>;
 }
 
+function toSession(c: ChunkLocation): ChunkSession {
+  return {
+    index: c.index,
+    chunkId: c.chunkId,
+    version: c.version,
+    token: c.token,
+    pipeline: c.replicas,
+    size: c.size,
+    replicas: c.replicas.map((r) => r.id),
+    ackedAny: false,
+    unsynced: false,
+  };
+}
+
 const MAX_SEND_ATTEMPTS = 5;
 const PROBE_TIMEOUT_MS = 2_000;
 /** Errors no other pipeline fixes: surface them as they are. */
@@ -96,19 +110,17 @@ export class PipelineWriter {
         `no data node can take chunk ${index} of inode ${this.ino} (cluster full or no live nodes)`,
       );
     }
-    const s: ChunkSession = {
-      index,
-      chunkId: c.chunkId,
-      version: c.version,
-      token: c.token,
-      pipeline: c.replicas,
-      size: c.size,
-      replicas: c.replicas.map((r) => r.id),
-      ackedAny: false,
-      unsynced: false,
-    };
+    const s = toSession(c);
     this.ready.set(index, s);
     return s;
+  }
+
+  /** A chunk the name node prepared with the file's create (CreateFile): its first write needs no PrepareWrite. */
+  seedPrepared(c: ChunkLocation): void {
+    if (this.sessions.has(c.index) || c.replicas.length === 0) return;
+    const s = toSession(c);
+    this.ready.set(c.index, s);
+    this.sessions.set(c.index, Promise.resolve(s));
   }
 
   /** Sends one segment (or, with no parts, an empty sync marker) until every pipeline member has it. */

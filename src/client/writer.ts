@@ -2,6 +2,7 @@ import type { Logger } from '../common/logger';
 import { nextRequestId } from './request-id';
 import { asDfsError, DfsError } from '../rpc/errors';
 import { blockSpan } from './chunk-ranges';
+import type { ChunkLocation } from './attrs';
 import type { DataNodePool } from './data-nodes';
 import type { MetadataClient } from './metadata';
 import type { CommittedChunk } from '../rpc/gen/dfs/CommittedChunk';
@@ -68,6 +69,11 @@ export class FileWriter {
   ) {
     this.buffer = new WriteBuffer(chunkSize, Math.min(limits.segmentBytes, chunkSize));
     this.pipeline = new PipelineWriter(meta, pool, ino, caller, limits.dataTimeoutMs, log);
+  }
+
+  /** Chunk 0 as the file's create prepared it (PipelineWriter.seed). */
+  seed(first: ChunkLocation): void {
+    this.pipeline.seedPrepared(first);
   }
 
   /** The size the uncommitted writes give the file (0 when nothing is pending). */

@@ -1,6 +1,6 @@
 import type { Logger } from '../common/logger';
 import { unary } from '../rpc/call';
-import { DfsError } from '../rpc/errors';
+import { asDfsError, DfsError } from '../rpc/errors';
 import { Balancer, type BalanceView } from './balancer';
 import type { Chunk } from './chunk-map';
 import { ChunkCopier, type CopyLimits } from './chunk-copier';
@@ -8,7 +8,7 @@ import { CorruptReplicas } from './corrupt-replicas';
 import { DataNodeClients } from './datanode-clients';
 import { Decommissions, type DrainState } from './decommission';
 import { DeletionQueue } from './deletion-queue';
-import { type Caller, type Inode, isDir, isRegular, ROOT_INO } from './inode';
+import { type Caller, fileType, type Inode, isDir, isRegular, ROOT_INO, S_IFREG } from './inode';
 import type { Effects } from './meta-state';
 import type { MetaStore } from './metadata-store';
 import { MAX_FILE_SIZE, type ReadDirPage, type SetAttrChanges } from './namespace';
@@ -318,6 +318,33 @@ export class NameNode {
     if ('existing' in plan) return plan.existing;
     await this.commit(plan);
     return this.ns.get(plan.ino);
+  }
+
+  /**
+   * MakeNode of a regular file that is about to be written: chunk 0 is
+   * prepared in the same call, its record appended right behind the create's.
+   * A name that exists (a create without O_EXCL) comes back as MakeNode returns
+   * it, with nothing prepared; so does a new file whose first chunk cannot be
+   * placed now (the writer's own PrepareWrite then says why).
+   */
+  async createFile(
+    caller: Caller,
+    parent: number,
+    name: string,
+    mode: number,
+    exclusive: boolean,
+  ): Promise<{ inode: Inode; chunk?: ChunkView }> {
+    if (fileType(mode) !== S_IFREG) throw new DfsError('EINVAL', `${name}: CreateFile makes regular files`);
+    const plan = this.ns.planMknod(caller, parent, name, mode, 0, '', exclusive, Date.now());
+    if ('existing' in plan) return { inode: plan.existing };
+    const created = this.commit(plan);
+    const prepared = this.prepareWrite(caller, plan.ino, 0, []).catch((err: unknown) => {
+      this.log.debug({ ino: plan.ino, err: asDfsError(err).message }, 'create: first chunk not prepared');
+      return undefined;
+    });
+    await created;
+    const chunk = await prepared;
+    return { inode: this.ns.get(plan.ino), chunk };
   }
 
   async link(caller: Caller, ino: number, newParent: number, newName: string): Promise<Inode> {

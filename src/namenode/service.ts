@@ -70,6 +70,16 @@ export function nameNodeHandlers(nn: NameNode, log: Logger, security: NameNodeSe
         ),
       ),
     ),
+    CreateFile: h('CreateFile', async (r) => {
+      const { inode, chunk } = await nn.createFile(
+        wireCaller(r.caller),
+        wireInt(r.parent, 'parent'),
+        r.name,
+        r.mode,
+        r.exclusive,
+      );
+      return { attr: attr(inode), firstChunk: chunk ? grant(toChunkInfo(chunk), 'write') : undefined };
+    }),
     Link: h('Link', async (r) =>
       attr(await nn.link(wireCaller(r.caller), wireInt(r.ino, 'ino'), wireInt(r.newParent, 'new parent'), r.newName)),
     ),

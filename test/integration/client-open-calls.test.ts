@@ -8,10 +8,11 @@ import type { TestCluster } from '../helpers/cluster';
 import { sha } from './healing-helpers';
 
 /**
- * Opening a file for reading looks its name up with LookupFile, which also
- * brings the first chunk locations: reading a small file then costs one name
- * node call, not a Lookup at open and a GetChunks at the first read. Counted
- * on the name node's own request metrics.
+ * The name node calls an open costs, counted on the name node's own request
+ * metrics. Opening a file for reading looks its name up with LookupFile, which
+ * also brings the first chunk locations: reading a small file costs one call,
+ * not a Lookup at open and a GetChunks at the first read. Creating a file to
+ * write it is CreateFile, which also prepares chunk 0: no PrepareWrite.
  */
 
 const root = { uid: 0, gid: 0 };
@@ -109,5 +110,70 @@ describe('client: open brings the first chunk locations', () => {
     await expect(writer.open('/d/private', { flags: constants.O_RDONLY }, user)).rejects.toMatchObject({
       errno: 'EACCES',
     });
+  });
+});
+
+describe('client: a create that writes', () => {
+  let cluster: TestCluster;
+  let client: DfsClient;
+
+  beforeAll(async () => {
+    ({ cluster, client } = await startClientCluster({ dataNodes: 2, replication: 2 }));
+    await client.mkdir('/w', 0o755, root);
+  });
+
+  afterAll(async () => {
+    await client?.close();
+    await cluster?.stop();
+  });
+
+  const createAndWrite = async (path: string, data: Buffer, flags = constants.O_EXCL) => {
+    const h = await client.open(path, { flags: constants.O_WRONLY | constants.O_CREAT | flags, mode: 0o644 }, root);
+    await h.write(0, data);
+    await h.close();
+  };
+
+  it('prepares the first chunk with the create: CreateFile and CommitWrite, no PrepareWrite', async () => {
+    const data = randomBytes(1500);
+    await client.stat('/w', root);
+    const { calls } = await counted(cluster, () => createAndWrite('/w/one', data));
+    expect(calls.get('CreateFile')).toBe(1);
+    expect(calls.get('PrepareWrite') ?? 0).toBe(0);
+    expect(calls.get('CommitWrite')).toBe(1);
+    expect(calls.get('MakeNode') ?? 0).toBe(0);
+    const other = createClient({ namenode: cluster.address });
+    try {
+      const h = await other.open('/w/one', { flags: constants.O_RDONLY }, root);
+      expect(sha(await h.read(0, 1 << 20))).toBe(sha(data));
+      await h.close();
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('writes through PrepareWrite when the create found the file, and keeps a file created but never written empty', async () => {
+    await createAndWrite('/w/two', randomBytes(100));
+    const again = randomBytes(700);
+    const { calls } = await counted(cluster, () => createAndWrite('/w/two', again, constants.O_TRUNC));
+    expect(calls.get('PrepareWrite')).toBe(1);
+    const h = await client.open('/w/two', { flags: constants.O_RDONLY }, root);
+    expect(sha(await h.read(0, 4096))).toBe(sha(again));
+    await h.close();
+
+    // touch: created for writing, closed without a write. Empty, readable, writable later, deletable.
+    const t = await client.open('/w/touched', { flags: constants.O_WRONLY | constants.O_CREAT, mode: 0o644 }, root);
+    await t.close();
+    expect((await client.stat('/w/touched', root)).size).toBe(0);
+    const later = randomBytes(2000);
+    const w = await client.open('/w/touched', { flags: constants.O_WRONLY }, root);
+    await w.write(100, later);
+    await w.close();
+    const r = await client.open('/w/touched', { flags: constants.O_RDONLY }, root);
+    const back = await r.read(0, 4096);
+    await r.close();
+    expect(back.length).toBe(2100);
+    expect(back.subarray(0, 100).equals(Buffer.alloc(100))).toBe(true);
+    expect(back.subarray(100).equals(later)).toBe(true);
+    await client.unlink('/w/touched', root);
   });
 });
