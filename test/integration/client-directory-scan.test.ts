@@ -3,6 +3,7 @@ import type { DfsClient } from '../../src/client/types';
 import type { DfsError } from '../../src/rpc/errors';
 import { startClientCluster } from '../helpers/client-cluster';
 import type { TestCluster } from '../helpers/cluster';
+import { nameNodeRequests } from '../helpers/namenode-requests';
 
 /**
  * A scan of a directory (stat of every entry, as `ls -l`, `rm -r`, `cp -r`
@@ -15,15 +16,6 @@ const root = { uid: 0, gid: 0 };
 const user = { uid: 1000, gid: 1000 };
 const FILES = 60;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function requests(cluster: TestCluster): Promise<Map<string, number>> {
-  const text = await (await fetch(`http://127.0.0.1:${cluster.namenode.httpPort}/metrics`)).text();
-  const out = new Map<string, number>();
-  for (const m of text.matchAll(/^dfs_rpc_requests_total\{service="NameNode",method="(\w+)"\} (\d+)/gm)) {
-    out.set(m[1], Number(m[2]));
-  }
-  return out;
-}
 
 describe('client: scanning a directory', () => {
   let cluster: TestCluster;
@@ -46,9 +38,9 @@ describe('client: scanning a directory', () => {
 
   it('answers most lookups of a scan from one listing of the directory', async () => {
     await sleep(1_100); // every cached entry has expired
-    const before = await requests(cluster);
+    const before = await nameNodeRequests(cluster);
     for (let i = 0; i < FILES; i++) expect((await client.stat(`/scan/f${i}`, root)).size).toBe(0);
-    const after = await requests(cluster);
+    const after = await nameNodeRequests(cluster);
     const lookups = (after.get('Lookup') ?? 0) - (before.get('Lookup') ?? 0);
     const listings = (after.get('ReadDir') ?? 0) - (before.get('ReadDir') ?? 0);
     expect(listings).toBeGreaterThanOrEqual(1);
@@ -65,9 +57,9 @@ describe('client: scanning a directory', () => {
 
   it('does not list a directory for names that do not exist', async () => {
     await sleep(1_100);
-    const before = await requests(cluster);
+    const before = await nameNodeRequests(cluster);
     for (let i = 0; i < 30; i++) await client.stat(`/scan/missing${i}`, root).catch(() => undefined);
-    const after = await requests(cluster);
+    const after = await nameNodeRequests(cluster);
     expect((after.get('ReadDir') ?? 0) - (before.get('ReadDir') ?? 0)).toBe(0);
   });
 });

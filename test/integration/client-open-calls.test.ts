@@ -5,6 +5,7 @@ import { createClient } from '../../src/client';
 import type { DfsClient } from '../../src/client/types';
 import { startClientCluster } from '../helpers/client-cluster';
 import type { TestCluster } from '../helpers/cluster';
+import { nameNodeRequests } from '../helpers/namenode-requests';
 import { sha } from './healing-helpers';
 
 /**
@@ -18,22 +19,13 @@ import { sha } from './healing-helpers';
 const root = { uid: 0, gid: 0 };
 const user = { uid: 1000, gid: 1000 };
 
-async function requests(cluster: TestCluster): Promise<Map<string, number>> {
-  const text = await (await fetch(`http://127.0.0.1:${cluster.namenode.httpPort}/metrics`)).text();
-  const out = new Map<string, number>();
-  for (const m of text.matchAll(/^dfs_rpc_requests_total\{service="NameNode",method="(\w+)"\} (\d+)/gm)) {
-    out.set(m[1], Number(m[2]));
-  }
-  return out;
-}
-
 async function counted<T>(
   cluster: TestCluster,
   fn: () => Promise<T>,
 ): Promise<{ value: T; calls: Map<string, number> }> {
-  const before = await requests(cluster);
+  const before = await nameNodeRequests(cluster);
   const value = await fn();
-  const after = await requests(cluster);
+  const after = await nameNodeRequests(cluster);
   const calls = new Map<string, number>();
   for (const [k, v] of after) if (v - (before.get(k) ?? 0) > 0) calls.set(k, v - (before.get(k) ?? 0));
   return { value, calls };
