@@ -1,6 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import { CHANNEL_OPTIONS, unary } from '../rpc/call';
-import { encodeWriteData, isDataParts, type DataParts } from '../rpc/data-messages';
+import { encodeWriteData, isDataParts, SMALL_READ_BYTES, type DataParts } from '../rpc/data-messages';
 import { dataNodeService } from '../rpc/load';
 import { DataNodeChannels } from '../rpc/datanode-channels';
 import { DfsError, fromServiceError } from '../rpc/errors';
@@ -27,15 +27,12 @@ interface DataWriterClient extends grpc.Client {
   ): grpc.ClientWritableStream<WriteChunkRequest | DataParts>;
 }
 
-/** The client's data node calls over one channel per address, shared by every handle. */
 /**
- * Reads up to this size go as one ReadSmall message on the node's session
- * (the data node serves up to 256 KiB): a stream per read costs about three
- * times as much on both ends, which is most of a small file's or a random
- * read's time. Larger reads stay streams, so they never queue behind each other.
+ * The client's data node calls over one channel per address, shared by every
+ * handle. Reads of up to SMALL_READ_BYTES are one ReadSmall message on the
+ * node's session: a stream per read costs about three times as much on both
+ * ends, which is most of a small file's or a random read's time.
  */
-const SESSION_READ_BYTES = 256 * 1024;
-
 export class DataNodePool extends DataNodeChannels {
   private offload: ReadOffload | undefined;
   private readonly writers = new Map<string, DataWriterClient>();
@@ -134,7 +131,7 @@ export class DataNodePool extends DataNodeChannels {
   /** Reads a chunk range as the data node's checksummed messages (whole 64 KiB blocks). */
   async readChunk(address: string, request: ReadChunkRequest, deadlineMs: number): Promise<ReadChunkReply__Output[]> {
     const length = Number(request.length ?? 0);
-    if (length > 0 && length <= SESSION_READ_BYTES && !this.noSession.has(address)) {
+    if (length > 0 && length <= SMALL_READ_BYTES && !this.noSession.has(address)) {
       try {
         const reply = await this.sessionFor(address).call<ReadChunkReply__Output>('ReadSmall', request, {
           deadlineMs,

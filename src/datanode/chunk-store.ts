@@ -607,14 +607,13 @@ export class ChunkStore {
       if (!meta || st.size < metaBytes + meta.size) {
         // Written whole and synchronously before it was acknowledged: a torn one never was.
         this.opts.logger.warn({ chunkId: id }, 'removing a packed chunk that was never completely written');
-        await fh.close();
         await fs.rm(p.packed, { force: true });
         return;
       }
       this.chunks.set(id, { ...meta, generation: 0, packedAt: metaBytes });
       this.usedBytes += meta.size;
     } finally {
-      await fh.close().catch(() => undefined);
+      await fh.close();
     }
   }
 }

@@ -8,14 +8,10 @@ import type { ChunkStat } from '../rpc/gen/dfs/ChunkStat';
 import { parseChunkId, parseVersion } from './chunk-id';
 import { handleWriteChunk, type PipelineContext } from './pipeline';
 import { replicateChunk } from './replicate';
-import { encodeReadReply } from '../rpc/data-messages';
+import { encodeReadReply, SMALL_READ_BYTES } from '../rpc/data-messages';
 import { drained } from './stream-drain';
 import { sessionHandler } from '../rpc/session';
 import { dataNodeServiceDefinition } from './wire-passthrough';
-import { READ_PIECE_BYTES } from './chunk-store';
-
-/** The largest read ReadSmall serves (a client sends bigger ones as a ReadChunk stream). */
-export const SMALL_READ_BYTES = 256 * 1024;
 
 /**
  * The DataNode gRPC service: thin handlers translating messages to chunk
@@ -45,7 +41,7 @@ export function dataNodeHandlers(ctx: PipelineContext): DataNodeHandlers {
           length,
         )) {
           // A range of at most SMALL_READ_BYTES, widened to whole blocks, fits one piece.
-          if (reply || piece.data.length > READ_PIECE_BYTES) throw new DfsError('EIO', 'ReadSmall range spans pieces');
+          if (reply) throw new DfsError('EIO', 'ReadSmall range spans pieces');
           reply = encodeReadReply(piece);
           ctx.stats.bytesRead += piece.data.length;
         }

@@ -95,6 +95,12 @@ export function groupParts(parts: readonly Buffer[], max: number): DataParts[] {
  */
 export const READ_REPLY_RESERVE = 160;
 
+/**
+ * The largest read sent as one ReadSmall message on a data node session; larger
+ * ones are ReadChunk streams, so they never queue behind each other on one stream.
+ */
+export const SMALL_READ_BYTES = 256 * 1024;
+
 /** A buffer to read `length` bytes of chunk data into, leaving READ_REPLY_RESERVE in front. */
 export function allocReadBuffer(length: number): Buffer {
   return Buffer.allocUnsafe(READ_REPLY_RESERVE + length).subarray(READ_REPLY_RESERVE);
