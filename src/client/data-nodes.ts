@@ -1,10 +1,15 @@
 import * as grpc from '@grpc/grpc-js';
 import { CHANNEL_OPTIONS, unary } from '../rpc/call';
-import { encodeWriteData, isDataParts, SMALL_READ_BYTES, type DataParts } from '../rpc/data-messages';
+import {
+  encodeWriteData,
+  isDataParts,
+  SMALL_READ_BYTES,
+  SMALL_WRITE_BYTES,
+  type DataParts,
+} from '../rpc/data-messages';
 import { dataNodeService } from '../rpc/load';
 import { DataNodeChannels } from '../rpc/datanode-channels';
-import { DfsError, fromServiceError } from '../rpc/errors';
-import { SessionClient } from '../rpc/session';
+import { fromServiceError } from '../rpc/errors';
 import type { WriteHeader } from '../rpc/gen/dfs/WriteHeader';
 import type { WriteChunkRequest } from '../rpc/gen/dfs/WriteChunkRequest';
 import type { WriteChunkReply__Output } from '../rpc/gen/dfs/WriteChunkReply';
@@ -27,18 +32,22 @@ interface DataWriterClient extends grpc.Client {
   ): grpc.ClientWritableStream<WriteChunkRequest | DataParts>;
 }
 
+/** A read answered in one ReadSmall message (`length` 0 means to the end of the chunk: not small). */
+function isSmallRead(request: ReadChunkRequest): boolean {
+  const length = Number(request.length ?? 0);
+  return length > 0 && length <= SMALL_READ_BYTES;
+}
+
 /**
  * The client's data node calls over one channel per address, shared by every
- * handle. Reads of up to SMALL_READ_BYTES are one ReadSmall message on the
- * node's session: a stream per read costs about three times as much on both
- * ends, which is most of a small file's or a random read's time.
+ * handle. Reads of up to SMALL_READ_BYTES and writes of up to
+ * SMALL_WRITE_BYTES are one message on the node's session: a stream per call
+ * costs about three times as much on both ends, which is most of a small
+ * file's or a random read's time.
  */
 export class DataNodePool extends DataNodeChannels {
   private offload: ReadOffload | undefined;
   private readonly writers = new Map<string, DataWriterClient>();
-  private readonly sessions = new Map<string, SessionClient>();
-  /** Nodes that have no session (an older data node): every read is a stream there. */
-  private readonly noSession = new Set<string>();
 
   /** From now on verified reads run on a worker thread (read-offload.ts); the mount asks for it. */
   offloadReads(tls: TlsConfig | undefined): void {
@@ -50,17 +59,20 @@ export class DataNodePool extends DataNodeChannels {
     return this.offload?.served ?? 0;
   }
 
-  /** A chunk range with every block checked: on the read worker when there is one, else here. */
+  /**
+   * A chunk range with every block checked. Large reads run on the read
+   * worker when there is one; a small one (a random read, a small file) is
+   * one session message, whose CPU costs less than the two thread wake-ups
+   * of a trip to the worker and back, so it runs here.
+   */
   readVerified(address: string, request: ReadChunkRequest, deadlineMs: number): Promise<VerifiedPiece[]> {
-    if (this.offload?.usable) return this.offload.read(address, request, deadlineMs);
+    if (this.offload?.usable && !isSmallRead(request)) return this.offload.read(address, request, deadlineMs);
     return readVerified(this, address, request, deadlineMs);
   }
 
   override close(): void {
     this.offload?.close();
     this.offload = undefined;
-    for (const s of this.sessions.values()) s.close();
-    this.sessions.clear();
     for (const c of this.writers.values()) c.close();
     this.writers.clear();
     super.close();
@@ -87,12 +99,36 @@ export class DataNodePool extends DataNodeChannels {
   }
 
   /**
-   * Streams one segment into a pipeline whose head is `address`: the header,
-   * then the data messages, waiting for 'drain' so a slow pipeline holds back
-   * the sender instead of piling up buffers. Resolves with the reply that says
-   * which nodes wrote it.
+   * Writes one segment into a pipeline whose head is `address` and resolves
+   * with the reply that says which nodes wrote it: a WriteSmall message on
+   * the node's session when the segment is one small range (a small file),
+   * else a WriteChunk stream.
    */
-  writeChunk(
+  async writeChunk(
+    address: string,
+    header: WriteHeader,
+    messages: DataParts[],
+    deadlineMs: number,
+  ): Promise<WriteChunkReply__Output> {
+    const [first] = messages;
+    if (messages.length <= 1 && first?.offset === undefined && (first?.length ?? 0) <= SMALL_WRITE_BYTES) {
+      const data = first ? Buffer.concat(first.parts, first.length) : Buffer.alloc(0);
+      const reply = await this.inSession<WriteChunkReply__Output>(
+        address,
+        'WriteSmall',
+        { header, data },
+        { deadlineMs, requestId: header.requestId ?? '' },
+      );
+      if (reply) return reply;
+    }
+    return this.streamWrite(address, header, messages, deadlineMs);
+  }
+
+  /**
+   * The header, then the data messages, waiting for 'drain' so a slow
+   * pipeline holds back the sender instead of piling up buffers.
+   */
+  private streamWrite(
     address: string,
     header: WriteHeader,
     messages: DataParts[],
@@ -130,31 +166,14 @@ export class DataNodePool extends DataNodeChannels {
 
   /** Reads a chunk range as the data node's checksummed messages (whole 64 KiB blocks). */
   async readChunk(address: string, request: ReadChunkRequest, deadlineMs: number): Promise<ReadChunkReply__Output[]> {
-    const length = Number(request.length ?? 0);
-    if (length > 0 && length <= SMALL_READ_BYTES && !this.noSession.has(address)) {
-      try {
-        const reply = await this.sessionFor(address).call<ReadChunkReply__Output>('ReadSmall', request, {
-          deadlineMs,
-          requestId: request.requestId ?? '',
-        });
-        return [reply];
-      } catch (err) {
-        if (!(err instanceof DfsError) || err.errno !== 'ENOSYS') throw err;
-        this.noSession.add(address);
-      }
+    if (isSmallRead(request)) {
+      const reply = await this.inSession<ReadChunkReply__Output>(address, 'ReadSmall', request, {
+        deadlineMs,
+        requestId: request.requestId ?? '',
+      });
+      if (reply) return [reply];
     }
     return this.streamRead(address, request, deadlineMs);
-  }
-
-  /** The read session with one node, opened on first use (src/rpc/session.ts). */
-  private sessionFor(address: string): SessionClient {
-    let s = this.sessions.get(address);
-    if (!s) {
-      const client = this.get(address);
-      s = new SessionClient(() => client.Session(), dataNodeService().DataNode.service, `data node ${address}`);
-      this.sessions.set(address, s);
-    }
-    return s;
   }
 
   private streamRead(

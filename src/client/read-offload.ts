@@ -19,7 +19,9 @@ export interface ReadReplyMessage {
 }
 
 /**
- * Verified chunk reads on a worker thread. The mount serves FUSE on its main
+ * Verified chunk reads larger than one session message on a worker thread
+ * (smaller ones stay on the main thread, see DataNodePool.readVerified).
+ * The mount serves FUSE on its main
  * thread; receiving gRPC messages, checking CRCs and collecting the garbage
  * they leave is most of a read's CPU, and on the main thread it delays every
  * other FUSE request. The worker does that work and hands the bytes over

@@ -202,11 +202,17 @@ export class FileReader {
     return { parts, length };
   }
 
-  /** Tries each replica in turn, starting at a different one for each unit to spread the load. */
+  /**
+   * Tries each replica in turn. A sequential reader keeps to one replica per
+   * chunk: alternating units between replicas made each data node's kernel
+   * read ahead into the units the other one served (its device read-ahead is
+   * megabytes), reading the file from disk twice. Small units spread over
+   * the replicas.
+   */
   private async fromReplicas(loc: ChunkLocation, offset: number, length: number): Promise<Buffer[]> {
     const n = loc.replicas.length;
     if (n === 0) throw new DfsError('EIO', `chunk ${loc.chunkId} (index ${loc.index}): no live replica`);
-    const first = (loc.index + Math.floor(offset / this.unitBytes)) % n;
+    const first = length > RANDOM_UNIT_BYTES ? loc.index % n : (loc.index + Math.floor(offset / RANDOM_UNIT_BYTES)) % n;
     let last: DfsError | undefined;
     for (let k = 0; k < n; k++) {
       const r = loc.replicas[(first + k) % n];

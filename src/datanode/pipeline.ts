@@ -5,6 +5,9 @@ import { DfsError, asDfsError, fromServiceError, toServiceError } from '../rpc/e
 import type { WriteChunkReply, WriteChunkReply__Output } from '../rpc/gen/dfs/WriteChunkReply';
 import type { WriteHeader__Output } from '../rpc/gen/dfs/WriteHeader';
 import type { DataNodeRef__Output } from '../rpc/gen/dfs/DataNodeRef';
+import type { WriteHeader } from '../rpc/gen/dfs/WriteHeader';
+import type { WriteSmallRequest, WriteSmallRequest__Output } from '../rpc/gen/dfs/WriteSmallRequest';
+import { SMALL_WRITE_BYTES } from '../rpc/data-messages';
 import type { ChunkStore, ChunkWriter } from './chunk-store';
 import { parseChunkId, parseVersion } from './chunk-id';
 import { namesPipelineNode, pipelineNodeError, type NodeIdentity } from './node-identity';
@@ -151,12 +154,9 @@ class WriteStream {
     this.down?.write({ header });
   }
 
-  /** Errors from downstream that already name a failed node pass through; transport failures name the next node. */
   private downstreamError(err: grpc.ServiceError | null): DfsError {
     const e = fromServiceError(err ?? new DfsError('EIO', 'empty reply'), this.downNode?.address);
-    if (namesPipelineNode(e.message)) return e;
-    const node = { id: this.downNode?.id ?? '?', address: this.downNode?.address ?? '?' };
-    return pipelineNodeError(node, e.errno === 'ETIMEDOUT' || e.errno === 'EIO' ? e : new DfsError(e.errno, e.detail));
+    return downstreamFailure(e, { id: this.downNode?.id ?? '?', address: this.downNode?.address ?? '?' });
   }
 
   /** `at`: the chunk offset the message names, if any (else the data follows the previous message's). */
@@ -213,8 +213,7 @@ class WriteStream {
   private fail(err: DfsError): void {
     if (this.failed || this.finished) return;
     clearTimeout(this.idleTimer);
-    // Local failures name this node; downstream ones already name theirs.
-    this.failed = namesPipelineNode(err.message) ? err : pipelineNodeError(this.ctx.self, err);
+    this.failed = nodeFailure(this.ctx.self, err);
     this.log.warn(
       { reqId: this.header?.requestId, chunkId: this.header?.chunkId, err: this.failed.message },
       'write failed',
@@ -243,4 +242,96 @@ export function handleWriteChunk(
   ctx: PipelineContext,
 ): grpc.handleClientStreamingCall<InboundWriteRequest, WriteChunkReply> {
   return (call, callback) => new WriteStream(ctx, call, callback).start();
+}
+
+/**
+ * WriteSmall: a WriteChunk stream's pipeline for data that fits one message.
+ * The local write and the forward to the next node run at once; the reply
+ * waits for both, so it means the same as WriteChunk's (every replica
+ * downstream has the data, fsync'd with `sync`), and a failure names the node
+ * that failed so the client repairs the pipeline the same way.
+ */
+export async function writeSmall(
+  ctx: PipelineContext,
+  req: WriteSmallRequest__Output,
+  peer: string,
+): Promise<WriteChunkReply> {
+  const header = req.header;
+  let writer: ChunkWriter | undefined;
+  try {
+    if (!header) throw new DfsError('EINVAL', 'WriteSmall: no header');
+    if (req.data.length > SMALL_WRITE_BYTES) {
+      throw new DfsError('EINVAL', `WriteSmall of ${req.data.length} bytes (at most ${SMALL_WRITE_BYTES})`);
+    }
+    const chunkId = parseChunkId(header.chunkId);
+    ctx.access.check(header.token, chunkId, header.replace ? ['write', 'replicate'] : 'write', peer);
+    const [next, ...rest] = header.pipeline;
+    const downstream = next
+      ? forwardSmall(ctx, next, { header: { ...header, pipeline: rest }, data: req.data })
+      : undefined;
+    // Awaited below once the local write is done; a failure meanwhile must not go unhandled.
+    downstream?.catch(() => undefined);
+    writer = await ctx.store.openWriter(chunkId, {
+      version: parseVersion(header.version),
+      offset: parseVersion(header.offset, 'offset'),
+      create: header.create,
+      replace: header.replace,
+    });
+    if (req.data.length > 0) await writer.write(req.data);
+    ctx.stats.bytesWritten += req.data.length;
+    const local = await writer.finish(header.sync || ctx.syncOnClose);
+    writer = undefined;
+    const down = await downstream;
+    return {
+      chunkId: local.chunkId,
+      version: String(local.version),
+      size: String(local.size),
+      written: [ctx.self.id, ...(down?.written ?? [])],
+    };
+  } catch (err) {
+    await writer?.abort().catch(() => undefined);
+    const failed = nodeFailure(ctx.self, asDfsError(err));
+    ctx.logger.warn({ reqId: header?.requestId, chunkId: header?.chunkId, err: failed.message }, 'write failed');
+    throw failed;
+  }
+}
+
+/** WriteSmall to the next node on this node's session with it; a node without WriteSmall gets a WriteChunk stream. */
+async function forwardSmall(
+  ctx: PipelineContext,
+  next: DataNodeRef__Output,
+  req: WriteSmallRequest,
+): Promise<WriteChunkReply__Output> {
+  const header = req.header as WriteHeader;
+  const deadlineMs = ctx.idleTimeoutMs;
+  try {
+    const reply = await ctx.peers.inSession<WriteChunkReply__Output>(next.address, 'WriteSmall', req, {
+      deadlineMs,
+      requestId: header.requestId ?? '',
+    });
+    if (reply) return reply;
+    return await new Promise<WriteChunkReply__Output>((resolve, reject) => {
+      const call = ctx.peers
+        .get(next.address)
+        .WriteChunk({ deadline: Date.now() + deadlineMs }, (err, r) =>
+          err || !r ? reject(fromServiceError(err ?? new DfsError('EIO', 'empty reply'), next.address)) : resolve(r),
+        );
+      call.write({ header });
+      if (req.data && req.data.length > 0) call.write({ data: req.data });
+      call.end();
+    });
+  } catch (err) {
+    throw downstreamFailure(asDfsError(err), next);
+  }
+}
+
+/** A local failure names this node; one from downstream already names its node. */
+function nodeFailure(self: NodeIdentity, err: DfsError): DfsError {
+  return namesPipelineNode(err.message) ? err : pipelineNodeError(self, err);
+}
+
+/** Errors from downstream that already name a failed node pass through; other failures name the next node. */
+function downstreamFailure(e: DfsError, next: { id: string; address: string }): DfsError {
+  if (namesPipelineNode(e.message)) return e;
+  return pipelineNodeError(next, e.errno === 'ETIMEDOUT' || e.errno === 'EIO' ? e : new DfsError(e.errno, e.detail));
 }

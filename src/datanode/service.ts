@@ -6,7 +6,7 @@ import type { ReadChunkRequest__Output } from '../rpc/gen/dfs/ReadChunkRequest';
 import type { ReadChunkReply } from '../rpc/gen/dfs/ReadChunkReply';
 import type { ChunkStat } from '../rpc/gen/dfs/ChunkStat';
 import { parseChunkId, parseVersion } from './chunk-id';
-import { handleWriteChunk, type PipelineContext } from './pipeline';
+import { handleWriteChunk, writeSmall, type PipelineContext } from './pipeline';
 import { replicateChunk } from './replicate';
 import { encodeReadReply, SMALL_READ_BYTES } from '../rpc/data-messages';
 import { drained } from './stream-drain';
@@ -52,6 +52,8 @@ export function dataNodeHandlers(ctx: PipelineContext): DataNodeHandlers {
       }
     }),
 
+    WriteSmall: handleUnary((req, call) => writeSmall(ctx, req, call.getPeer())),
+
     Session: (call) => session(call),
 
     ReplicateChunk: handleUnary(async (req) => ({ size: String(await replicateChunk(ctx, req)) })),
@@ -84,12 +86,13 @@ export function dataNodeHandlers(ctx: PipelineContext): DataNodeHandlers {
       return { chunkId: id, version: String(s.version), size: String(s.size), exists: true };
     }),
   };
-  // Only reads ride a session: every other call is a command with its own proof, made rarely.
+  // Only small reads and writes ride a session: every other call is a command made rarely.
   const definition = dataNodeServiceDefinition();
+  const inSession = new Set([definition.ReadSmall.path, definition.WriteSmall.path]);
   const notInSession = new Set(
     Object.values(definition)
       .map((d) => d.path)
-      .filter((p) => p !== definition.ReadSmall.path),
+      .filter((p) => !inSession.has(p)),
   );
   const session = sessionHandler(definition, handlers, notInSession, ctx.logger);
   return handlers;

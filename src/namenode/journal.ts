@@ -185,11 +185,20 @@ export class Journal {
     while (this.flushing) await this.flushing;
   }
 
+  /**
+   * Starts the flush loop after the current turn of the event loop, not at
+   * once: a mutation that appends several records (a create that also
+   * prepares its first chunk) and the requests that arrived in the same read
+   * from the network then share one fdatasync instead of queueing one each.
+   * `flushing` is set at once, so `drain` and `close` wait for them.
+   */
   private kick(): void {
-    this.flushing ??= this.flushLoop().finally(() => {
-      this.flushing = undefined;
-      if (this.queue.length > 0) this.kick();
-    });
+    this.flushing ??= new Promise<void>((turn) => setImmediate(turn))
+      .then(() => this.flushLoop())
+      .finally(() => {
+        this.flushing = undefined;
+        if (this.queue.length > 0) this.kick();
+      });
   }
 
   private async flushLoop(): Promise<void> {

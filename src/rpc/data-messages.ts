@@ -100,6 +100,8 @@ export const READ_REPLY_RESERVE = 160;
  * ones are ReadChunk streams, so they never queue behind each other on one stream.
  */
 export const SMALL_READ_BYTES = 256 * 1024;
+/** The largest write sent as one WriteSmall message on a data node session (a small file's whole content). */
+export const SMALL_WRITE_BYTES = 256 * 1024;
 
 /** A buffer to read `length` bytes of chunk data into, leaving READ_REPLY_RESERVE in front. */
 export function allocReadBuffer(length: number): Buffer {

@@ -58,7 +58,7 @@ export function sessionHandler(
     const reply = (msg: SessionReply) => {
       if (!ended && !call.destroyed) call.write(msg);
     };
-    const fail = (id: number, err: DfsError) => reply({ id, errno: err.errno, message: err.message });
+    const fail = (id: number, err: DfsError) => reply({ id, errno: err.errno, message: err.detail });
     call.on('data', (m: SessionRequest__Output) => {
       const def = unaryMethod(definition, m.method);
       const handler = handlers[m.method];

@@ -3,7 +3,7 @@ import type { DfsClient } from '../../src/client/types';
 import type { DfsError } from '../../src/rpc/errors';
 import { startClientCluster } from '../helpers/client-cluster';
 import type { TestCluster } from '../helpers/cluster';
-import { nameNodeRequests } from '../helpers/namenode-requests';
+import { nameNodeRequests } from '../helpers/rpc-requests';
 
 /**
  * A scan of a directory (stat of every entry, as `ls -l`, `rm -r`, `cp -r`

@@ -5,7 +5,7 @@ import { createClient } from '../../src/client';
 import type { DfsClient } from '../../src/client/types';
 import { startClientCluster } from '../helpers/client-cluster';
 import type { TestCluster } from '../helpers/cluster';
-import { nameNodeRequests } from '../helpers/namenode-requests';
+import { nameNodeRequests } from '../helpers/rpc-requests';
 import { sha } from './healing-helpers';
 
 /**

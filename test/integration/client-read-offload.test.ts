@@ -63,6 +63,21 @@ describe('client reads on a worker thread', () => {
     }
   });
 
+  it('serves a small random read on the calling thread and large ones on the worker', async () => {
+    const reader = createClient({ namenode: cluster.address, offloadReads: true });
+    try {
+      const h = await reader.open('/w.bin', { flags: constants.O_RDONLY }, me);
+      // One 64 KiB block, one session message: not worth two thread hops.
+      expect((await h.read(5_000_000, 4096)).equals(data.subarray(5_000_000, 5_004_096))).toBe(true);
+      expect(offloaded(reader)).toBe(0);
+      await h.close();
+      expect(sha(await readFile(reader, '/w.bin'))).toBe(sha(data));
+      expect(offloaded(reader)).toBeGreaterThan(0);
+    } finally {
+      await reader.close();
+    }
+  });
+
   it('skips a corrupt replica found on the worker, reports it, and the name node replaces it', async () => {
     const info = await writer.fileInfo('/w.bin', me);
     const chunk = info.chunks[0];

@@ -9,6 +9,7 @@ import { FakeRegistry, dataNodeClient, readChunk, unaryCall, writeChunk, writeCh
 import { DataNodePool } from '../../src/client/data-nodes';
 import { dataNodeService } from '../../src/rpc/load';
 import { SessionClient } from '../../src/rpc/session';
+import { requestsServed } from '../helpers/rpc-requests';
 
 const MiB = 1024 * 1024;
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
@@ -18,14 +19,17 @@ describe('data node pipeline (real processes, raw gRPC)', () => {
   const registry = new FakeRegistry();
   const nodes: DataNodeProc[] = [];
   const clients: DataNodeClient[] = [];
+  const httpPorts: number[] = [];
   const ref = (i: number) => ({ id: nodes[i].id, address: nodes[i].address });
 
   beforeAll(async () => {
     await registry.start();
     for (let i = 1; i <= 3; i++) {
+      const httpPort = await freePort();
       const dn = new DataNodeProc(`dn${i}`, await freePort(), path.join(root, `dn${i}`), registry.address, {
-        extraArgs: ['--scrub-rate', '0'],
+        extraArgs: ['--scrub-rate', '0', '--http-port', String(httpPort)],
       });
+      httpPorts.push(httpPort);
       await dn.start();
       nodes.push(dn);
       clients.push(dataNodeClient(dn.address));
@@ -85,7 +89,7 @@ describe('data node pipeline (real processes, raw gRPC)', () => {
       expect(big.length).toBeGreaterThan(1);
       expect(Buffer.concat(big.map((m) => m.data)).length).toBe(2 * MiB);
       // The session answered (no fallback to streams was needed).
-      expect((pool as unknown as { noSession: Set<string> }).noSession.size).toBe(0);
+      expect((pool as unknown as { refused: Set<string> }).refused.size).toBe(0);
     } finally {
       pool.close();
     }
@@ -98,6 +102,59 @@ describe('data node pipeline (real processes, raw gRPC)', () => {
       ).rejects.toMatchObject({ errno: 'EINVAL' });
     } finally {
       session.close();
+    }
+  });
+
+  it('writes small data as one message per hop on sessions, with the same replies and failures as a stream', async () => {
+    const pool = new DataNodePool();
+    const parts = (b: Buffer) => [{ parts: [b.subarray(0, 1000), b.subarray(1000)], length: b.length }];
+    const header = (chunkId: string, version: string, offset: number, pipeline: { id: string; address: string }[]) => ({
+      chunkId,
+      version,
+      offset: String(offset),
+      pipeline,
+      create: true,
+      requestId: 'small-write',
+    });
+    const requests = () => Promise.all(httpPorts.map((p) => requestsServed(p, 'DataNode')));
+    try {
+      const before = await requests();
+      const data = randomBytes(100_000);
+      const reply = await pool.writeChunk(nodes[0].address, header('121', '1', 0, [ref(1)]), parts(data), 10_000);
+      expect(reply.written).toEqual(['dn1', 'dn2']);
+      expect(Number(reply.size)).toBe(100_000);
+      // A second small write at an offset (an append), synced, on the same sessions.
+      const more = randomBytes(5_000);
+      const r2 = await pool.writeChunk(
+        nodes[0].address,
+        { ...header('121', '2', 100_000, [ref(1)]), sync: true },
+        parts(more),
+        10_000,
+      );
+      expect(r2.written).toEqual(['dn1', 'dn2']);
+      const expected = Buffer.concat([data, more]);
+      for (const c of [clients[0], clients[1]]) expect(sha(await readChunk(c, '121', 2))).toBe(sha(expected));
+      const after = await requests();
+      const delta = (i: number, method: string) => (after[i].get(method) ?? 0) - (before[i].get(method) ?? 0);
+      expect([delta(0, 'WriteSmall'), delta(1, 'WriteSmall')]).toEqual([2, 2]);
+      expect([delta(0, 'WriteChunk'), delta(1, 'WriteChunk')]).toEqual([0, 0]);
+      // More than fits one message goes as a stream.
+      await pool.writeChunk(nodes[0].address, header('122', '1', 0, []), parts(randomBytes(300 * 1024)), 10_000);
+      expect((await requests())[0].get('WriteChunk') ?? 0).toBe((after[0].get('WriteChunk') ?? 0) + 1);
+      // A dead node further down is named, as WriteChunk names it.
+      const dead = { id: 'dn-dead', address: `127.0.0.1:${await freePort()}` };
+      const err = await pool
+        .writeChunk(nodes[0].address, header('123', '1', 0, [ref(1), dead]), parts(randomBytes(10)), 10_000)
+        .catch((e: Error) => e);
+      expect((err as Error).message).toMatch(/^EIO: pipeline node dn-dead \(127\.0\.0\.1:\d+\)/);
+      // So is a local failure (a stale version), with its errno.
+      const stale = await pool
+        .writeChunk(nodes[0].address, { ...header('121', '1', 0, []), create: false }, parts(randomBytes(10)), 10_000)
+        .catch((e: Error) => e);
+      expect(stale).toMatchObject({ errno: 'ESTALE' });
+      expect((stale as Error).message).toContain('pipeline node dn1');
+    } finally {
+      pool.close();
     }
   });
 

@@ -124,14 +124,17 @@ describe('Prometheus metrics', () => {
     expect(sum('dfs_datanode_used_bytes')).toBeGreaterThanOrEqual(2 * data.length);
     expect(sum('dfs_datanode_bad_chunks')).toBe(0);
     for (const s of all) expect(total(s, 'dfs_datanode_capacity_bytes')).toBeGreaterThan(0);
-    // Each chunk: one WriteChunk from the client plus one forwarded down the pipeline.
-    expect(sum('dfs_rpc_requests_total', { service: 'DataNode', method: 'WriteChunk' })).toBe(8);
+    // Each chunk: one call from the client plus one forwarded down the pipeline; the three whole
+    // 1 MiB chunks as WriteChunk streams, the 12,345-byte last one as WriteSmall session messages.
+    expect(sum('dfs_rpc_requests_total', { service: 'DataNode', method: 'WriteChunk' })).toBe(6);
     expect(sum('dfs_rpc_errors_total', { service: 'DataNode', method: 'WriteChunk' })).toBe(0);
+    expect(sum('dfs_rpc_requests_total', { service: 'DataNode', method: 'WriteSmall' })).toBe(2);
+    expect(sum('dfs_rpc_errors_total', { service: 'DataNode', method: 'WriteSmall' })).toBe(0);
     // Three whole 1 MiB chunks come as streams; the 12,345-byte last one as a message on a read session.
     expect(sum('dfs_rpc_requests_total', { service: 'DataNode', method: 'ReadChunk' })).toBeGreaterThanOrEqual(3);
     expect(sum('dfs_rpc_requests_total', { service: 'DataNode', method: 'ReadSmall' })).toBeGreaterThanOrEqual(1);
     expect(sum('dfs_rpc_errors_total', { service: 'DataNode', method: 'ReadSmall' })).toBe(0);
-    expect(sum('dfs_rpc_duration_seconds_count', { service: 'DataNode', method: 'WriteChunk' })).toBe(8);
+    expect(sum('dfs_rpc_duration_seconds_count', { service: 'DataNode', method: 'WriteChunk' })).toBe(6);
   });
 
   it('counts a killed data node as dead', async () => {
