@@ -4,6 +4,12 @@ import type { DataNodeClients } from './datanode-clients';
 import type { DataNodeRegistry } from './registry';
 
 const BATCH = 1000;
+/**
+ * How long a new deletion waits for others to share its DeleteChunks call.
+ * Sent at once, `rm -r` of 2,000 small files cost 4,000 unary calls, about a
+ * millisecond of name node CPU per file; the space comes back a moment later.
+ */
+export const GATHER_MS = 100;
 
 /**
  * Replicas to delete, per data node, retried until the node confirms. A node
@@ -37,7 +43,7 @@ export class DeletionQueue {
     if (!set) this.pending.set(node, (set = new Set()));
     for (const id of chunkIds) set.add(id);
     if (set.size === 0) this.pending.delete(node);
-    else this.schedule(0);
+    else this.schedule(GATHER_MS);
   }
 
   /** The same chunk on several nodes (trimmed or corrupt replicas). */
@@ -54,6 +60,7 @@ export class DeletionQueue {
     this.timer = undefined;
   }
 
+  /** Runs a tick in `ms`, or at the already scheduled time when that comes first. */
   private schedule(ms: number): void {
     if (this.timer && ms > 0) return;
     clearTimeout(this.timer);

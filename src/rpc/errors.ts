@@ -39,7 +39,8 @@ export class DfsError extends Error {
   readonly errno: ErrnoName;
 
   constructor(errno: ErrnoName, message: string) {
-    // "No such file" and "already exists" are answers, not faults: thousands a second on a
+    // "No such file", "already exists" and "no such attribute" (the kernel asks for
+    // security.capability before every write) are answers, not faults: thousands a second on a
     // metadata-heavy load, where capturing a stack cost more than the rest of the error.
     const limit = Error.stackTraceLimit;
     if (ANSWERS.has(errno)) Error.stackTraceLimit = 0;
@@ -60,7 +61,7 @@ export class DfsError extends Error {
   }
 }
 
-const ANSWERS: ReadonlySet<string> = new Set(['ENOENT', 'EEXIST']);
+const ANSWERS: ReadonlySet<string> = new Set(['ENOENT', 'EEXIST', 'ENODATA']);
 
 export function errnoNumber(name: ErrnoName): number {
   const n = (osConstants.errno as Record<string, number>)[name];
