@@ -302,6 +302,13 @@ describe('a cluster over TLS', () => {
     const back = path.join(tempDir('tls-back'), 'f');
     expect((await dfs(cluster, ['file_read', '/over-tls.bin', back])).stdout).toBe('ok\n');
     expect(fs.readFileSync(back).equals(data)).toBe(true);
+    // A small file is WriteSmall messages on sessions, the data node to data node hop included:
+    // both replicas acknowledge it over mutual TLS (a refused hop would leave one).
+    fs.writeFileSync(mount.path('small-over-tls.txt'), 'small');
+    const info = JSON.parse((await dfs(cluster, ['--json', 'file_info', '/small-over-tls.txt'])).stdout) as {
+      chunks: { replicas: unknown[] }[];
+    };
+    expect(info.chunks.map((c) => c.replicas.length)).toEqual([2]);
 
     // Plaintext to a TLS name node fails; so does TLS without the token.
     expectOneLineError(await dfs(cluster, ['read_directory', '/'], { DFS_TOKEN_FILE: sec.tokenFile }), /dfs:/);
