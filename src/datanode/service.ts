@@ -94,7 +94,7 @@ export function dataNodeHandlers(ctx: PipelineContext): DataNodeHandlers {
       .map((d) => d.path)
       .filter((p) => !inSession.has(p)),
   );
-  const session = sessionHandler(definition, handlers, notInSession, ctx.logger);
+  const session = sessionHandler(definition, handlers, notInSession, ctx.logger, `data node ${ctx.self.id}`);
   return handlers;
 }
 

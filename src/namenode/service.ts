@@ -283,6 +283,6 @@ export function nameNodeHandlers(nn: NameNode, log: Logger, security: NameNodeSe
       return {};
     }),
   };
-  const session = sessionHandler(nameNodeService().NameNode.service, handlers, NODE_METHODS, log);
+  const session = sessionHandler(nameNodeService().NameNode.service, handlers, NODE_METHODS, log, 'name node');
   return handlers;
 }

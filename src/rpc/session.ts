@@ -33,13 +33,15 @@ function unaryMethod(definition: grpc.ServiceDefinition, method: string): UnaryD
 /**
  * The server side: a bidi handler that runs each request through the unary
  * handler of its method. `excluded` names methods that must not ride a
- * session (those whose credentials differ per call).
+ * session (those whose credentials differ per call); `server` names this
+ * server in an error its handler gave without an errno.
  */
 export function sessionHandler(
   definition: grpc.ServiceDefinition,
   handlers: Readonly<Record<string, unknown>>,
   excluded: ReadonlySet<string>,
   log: Logger,
+  server: string,
 ): grpc.handleBidiStreamingCall<SessionRequest__Output, SessionReply> {
   return (call) => {
     let open = 0;
@@ -88,7 +90,7 @@ export function sessionHandler(
       } as unknown as grpc.ServerUnaryCall<unknown, unknown>;
       open++;
       (handler as grpc.handleUnaryCall<unknown, unknown>)(unaryCall, (err, value) => {
-        if (err) fail(m.id, fromServiceError(err, 'name node'));
+        if (err) fail(m.id, fromServiceError(err, server));
         else {
           try {
             reply({ id: m.id, payload: def.responseSerialize(value) });

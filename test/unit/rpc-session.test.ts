@@ -40,7 +40,7 @@ async function startServer(port?: number): Promise<Running> {
     }),
     Heartbeat: handleUnary(async () => ({ reregister: false })),
   };
-  handlers.Session = sessionHandler(def, handlers, new Set(['/dfs.NameNode/Heartbeat']), log);
+  handlers.Session = sessionHandler(def, handlers, new Set(['/dfs.NameNode/Heartbeat']), log, 'name node');
   const server = new grpc.Server();
   server.addService(def, handlers as grpc.UntypedServiceImplementation);
   const p = port ?? (await freePort());
