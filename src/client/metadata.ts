@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../common/logger';
 import { nameNodeService } from '../rpc/load';
@@ -14,6 +15,8 @@ import type { StatFsReply__Output } from '../rpc/gen/dfs/StatFsReply';
 import type { ReplaceNodeReply__Output } from '../rpc/gen/dfs/ReplaceNodeReply';
 import type { CommittedChunk } from '../rpc/gen/dfs/CommittedChunk';
 import { MetadataCache, type InodeRef } from './metadata-cache';
+import { KnownDirs, type DirChange, type NameEdit } from './known-dirs';
+import type { DirChange__Output } from '../rpc/gen/dfs/DirChange';
 import { joinPath, normalizePath, parentAndName, splitPath } from './paths';
 import { isDir, isSymlink, S_IFDIR, toChunkLocation, toFileAttr, wireCaller, type ChunkLocation } from './attrs';
 import { checkAccess, X_OK } from './permissions';
@@ -28,6 +31,17 @@ const SCAN_MISSES = 8;
 const SCAN_WINDOW_MS = 1_000;
 /** A scan lists at most this many pages of a directory. */
 const SCAN_PAGES = 20;
+/** renameat2's RENAME_EXCHANGE: both names stay. */
+const RENAME_EXCHANGE = 2;
+
+function toDirChanges(wire: readonly DirChange__Output[] | undefined): DirChange[] {
+  return (wire ?? []).map((c) => ({
+    dir: Number(c.dir),
+    before: Number(c.before),
+    after: Number(c.after),
+    leaseMs: c.leaseMs,
+  }));
+}
 
 export function toStatFs(r: StatFsReply__Output): StatFs {
   return {
@@ -69,6 +83,10 @@ interface WalkOptions {
 export class MetadataClient {
   readonly rpc: NameNodeClient;
   readonly cache: MetadataCache;
+  /** Directories whose every name this client knows: lookups of other names need no call. */
+  private readonly known: KnownDirs;
+  /** This client instance, as the name node's directory leases know it. */
+  private readonly id = randomBytes(8).toString('hex');
   /** Recent lookup misses per directory inode (see lookup). */
   private readonly misses = new Map<number, { count: number; since: number }>();
   /** The name node has no CreateFile (an older one): creates use MakeNode. */
@@ -95,6 +113,7 @@ export class MetadataClient {
     this.rpc = new NameNode(address, channel.credentials, { ...CHANNEL_OPTIONS, interceptors: channel.interceptors });
     this.session = new SessionClient(() => this.rpc.Session(), NameNode.service, `name node ${address}`);
     this.cache = new MetadataCache(attrCacheMs);
+    this.known = new KnownDirs(attrCacheMs > 0);
   }
 
   close(): void {
@@ -130,6 +149,24 @@ export class MetadataClient {
     }
   }
 
+  /** The caller of a namespace mutation: with this client's id, whose lease a reply may grant. */
+  private mutator(caller: Caller): ReturnType<typeof wireCaller> {
+    return { ...wireCaller(caller), client: this.id };
+  }
+
+  /**
+   * A call that changes the entries of `dirs`: when it fails, whether it took
+   * effect is unknown, so what this client knew of their names is dropped.
+   */
+  private async mutation<T>(dirs: number[], send: () => Promise<T>): Promise<T> {
+    try {
+      return await send();
+    } catch (err) {
+      this.known.forget(...dirs);
+      throw err;
+    }
+  }
+
   // ---- path resolution ----------------------------------------------------
 
   async getAttr(ino: number, caller: Caller, fresh = false): Promise<FileAttr> {
@@ -158,6 +195,11 @@ export class MetadataClient {
     located?: Located,
   ): Promise<FileAttr> {
     const path = joinPath(parentPath, name);
+    if (!fresh && this.known.absent(parent.ino, name)) {
+      // The name node checks search permission on every Lookup, a miss included.
+      await this.checkSearch(parent, parentPath, caller);
+      throw new DfsError('ENOENT', `${path} (not in the listing of inode ${parent.ino})`);
+    }
     if (!fresh && this.cache.enabled) {
       const listing = this.listings.get(parent.ino);
       if (listing) {
@@ -181,6 +223,7 @@ export class MetadataClient {
             );
       const attr = toFileAttr(a);
       this.cache.putEntry(path, attr);
+      this.known.found(parent.ino, name);
       // Only names that exist count towards a scan: a listing cannot answer the others.
       if (this.cache.enabled) this.noteMiss(parent, parentPath, caller);
       return attr;
@@ -331,19 +374,23 @@ export class MetadataClient {
     extra: { rdev?: number; symlinkTarget?: string; exclusive?: boolean } = {},
   ): Promise<FileAttr> {
     const { dir, name } = await this.resolveParent(path, caller);
-    const a = await this.call<object, Attr__Output>(
-      'MakeNode',
-      {
-        caller: wireCaller(caller),
-        parent: String(dir.ino),
-        name,
-        mode,
-        rdev: extra.rdev ?? 0,
-        symlinkTarget: extra.symlinkTarget ?? '',
-        exclusive: extra.exclusive ?? false,
-      },
-      false,
+    const at = Date.now();
+    const a = await this.mutation([dir.ino], () =>
+      this.call<object, Attr__Output>(
+        'MakeNode',
+        {
+          caller: this.mutator(caller),
+          parent: String(dir.ino),
+          name,
+          mode,
+          rdev: extra.rdev ?? 0,
+          symlinkTarget: extra.symlinkTarget ?? '',
+          exclusive: extra.exclusive ?? false,
+        },
+        false,
+      ),
     );
+    this.known.applied(toDirChanges(a.dirChanges), [{ dir: dir.ino, add: name }], at);
     const attr = toFileAttr(a);
     this.cache.forgetAttr(dir.ino);
     this.cache.putEntry(normalizePath(path), attr);
@@ -363,18 +410,26 @@ export class MetadataClient {
   ): Promise<{ attr: FileAttr; firstChunk?: ChunkLocation }> {
     if (this.noCreateFile) return { attr: await this.makeNode(path, mode, caller, { exclusive }) };
     const { dir, name } = await this.resolveParent(path, caller);
-    let r: { attr: Attr__Output | null; firstChunk: Parameters<typeof toChunkLocation>[0] | null };
+    let r: {
+      attr: Attr__Output | null;
+      firstChunk: Parameters<typeof toChunkLocation>[0] | null;
+      dirChanges: DirChange__Output[];
+    };
+    const at = Date.now();
     try {
-      r = await this.call(
-        'CreateFile',
-        { caller: wireCaller(caller), parent: String(dir.ino), name, mode, rdev: 0, symlinkTarget: '', exclusive },
-        false,
+      r = await this.mutation([dir.ino], () =>
+        this.call(
+          'CreateFile',
+          { caller: this.mutator(caller), parent: String(dir.ino), name, mode, rdev: 0, symlinkTarget: '', exclusive },
+          false,
+        ),
       );
     } catch (err) {
       if ((err as DfsError).errno !== 'ENOSYS') throw err;
       this.noCreateFile = true;
       return { attr: await this.makeNode(path, mode, caller, { exclusive }) };
     }
+    this.known.applied(toDirChanges(r.dirChanges), [{ dir: dir.ino, add: name }], at);
     if (!r.attr) throw new DfsError('EIO', `CreateFile of ${path}: reply without attributes`);
     const attr = toFileAttr(r.attr);
     this.cache.forgetAttr(dir.ino);
@@ -385,11 +440,15 @@ export class MetadataClient {
   async link(existing: string, newPath: string, caller: Caller): Promise<FileAttr> {
     const target = await this.resolve(existing, caller);
     const { dir, name } = await this.resolveParent(newPath, caller);
-    const a = await this.call<object, Attr__Output>(
-      'Link',
-      { caller: wireCaller(caller), ino: String(target.ino), newParent: String(dir.ino), newName: name },
-      false,
+    const at = Date.now();
+    const a = await this.mutation([dir.ino], () =>
+      this.call<object, Attr__Output>(
+        'Link',
+        { caller: this.mutator(caller), ino: String(target.ino), newParent: String(dir.ino), newName: name },
+        false,
+      ),
     );
+    this.known.applied(toDirChanges(a.dirChanges), [{ dir: dir.ino, add: name }], at);
     const attr = toFileAttr(a);
     this.cache.forgetAttr(dir.ino);
     this.cache.putEntry(normalizePath(newPath), attr);
@@ -399,12 +458,16 @@ export class MetadataClient {
   async unlink(path: string, caller: Caller, dirToo: boolean): Promise<void> {
     const { dir, name } = await this.resolveParent(path, caller);
     const norm = normalizePath(path);
+    const at = Date.now();
     try {
-      await this.call<object, object>(
-        dirToo ? 'RemoveDir' : 'Unlink',
-        { caller: wireCaller(caller), parent: String(dir.ino), name },
-        false,
+      const r = await this.mutation([dir.ino], () =>
+        this.call<object, { dirChanges?: DirChange__Output[] }>(
+          dirToo ? 'RemoveDir' : 'Unlink',
+          { caller: this.mutator(caller), parent: String(dir.ino), name },
+          false,
+        ),
       );
+      this.known.applied(toDirChanges(r.dirChanges), [{ dir: dir.ino, remove: name }], at);
     } finally {
       // Even a failure may mean our cache was wrong: drop what we know.
       this.cache.forgetAttr(dir.ino);
@@ -416,19 +479,30 @@ export class MetadataClient {
   async rename(from: string, to: string, caller: Caller, flags: number): Promise<void> {
     const src = await this.resolveParent(from, caller);
     const dst = await this.resolveParent(to, caller);
+    const at = Date.now();
     try {
-      await this.call<object, object>(
-        'Rename',
-        {
-          caller: wireCaller(caller),
-          parent: String(src.dir.ino),
-          name: src.name,
-          newParent: String(dst.dir.ino),
-          newName: dst.name,
-          flags,
-        },
-        false,
+      const r = await this.mutation([src.dir.ino, dst.dir.ino], () =>
+        this.call<object, { dirChanges?: DirChange__Output[] }>(
+          'Rename',
+          {
+            caller: this.mutator(caller),
+            parent: String(src.dir.ino),
+            name: src.name,
+            newParent: String(dst.dir.ino),
+            newName: dst.name,
+            flags,
+          },
+          false,
+        ),
       );
+      const edits: NameEdit[] =
+        flags & RENAME_EXCHANGE
+          ? []
+          : [
+              { dir: src.dir.ino, remove: src.name },
+              { dir: dst.dir.ino, add: dst.name },
+            ];
+      this.known.applied(toDirChanges(r.dirChanges), edits, at);
     } finally {
       this.cache.forgetSubtree(normalizePath(from));
       this.cache.forgetSubtree(normalizePath(to));
@@ -469,22 +543,32 @@ export class MetadataClient {
   /** The entries of directory `dir` (at `norm`), at most `maxPages` pages, cached on the way. */
   private async list(dir: InodeRef, norm: string, caller: Caller, maxPages = Infinity): Promise<DirEntry[]> {
     const out: DirEntry[] = [];
+    const names: string[] = [];
+    // The listing is every name only if it reached the end and the directory did not change on the way.
+    let stamp: string | undefined;
+    let whole = false;
     let after = '';
     for (let pages = 0; pages < maxPages; pages++) {
-      const page = await this.call<object, { entries: { name: string; attr: Attr__Output | null }[]; more: boolean }>(
-        'ReadDir',
-        { caller: wireCaller(caller), ino: String(dir.ino), after, limit: READDIR_PAGE },
-        true,
-      );
+      const page = await this.call<
+        object,
+        { entries: { name: string; attr: Attr__Output | null }[]; more: boolean; stamp: string }
+      >('ReadDir', { caller: wireCaller(caller), ino: String(dir.ino), after, limit: READDIR_PAGE }, true);
+      if (stamp === undefined) stamp = page.stamp;
+      else if (stamp !== page.stamp) stamp = '0';
       for (const e of page.entries) {
+        names.push(e.name);
         if (!e.attr) continue;
         const attr = toFileAttr(e.attr);
         this.cache.putEntry(joinPath(norm, e.name), attr);
         out.push({ name: e.name, attr });
       }
-      if (!page.more || page.entries.length === 0) break;
+      if (!page.more || page.entries.length === 0) {
+        whole = !page.more;
+        break;
+      }
       after = page.entries[page.entries.length - 1].name;
     }
+    if (whole) this.known.learnListing(dir.ino, Number(stamp ?? 0), names);
     out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     return out;
   }
@@ -497,6 +581,7 @@ export class MetadataClient {
   }
 
   async initialize(): Promise<StatFs> {
+    this.known.clear();
     const r = await this.call<object, StatFsReply__Output>('Initialize', {}, false);
     this.cache.clear();
     return toStatFs(r);

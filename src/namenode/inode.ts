@@ -33,6 +33,8 @@ export interface Inode {
   entries?: Map<string, number>;
   /** Directories only: the containing directory (root: itself). */
   parent?: number;
+  /** Directories only: the namespace's change stamp of the last change to `entries` (not persisted; see Namespace.stampOf). */
+  stamp?: number;
   /** Directories only: entry names in order, rebuilt lazily after a change (ReadDir pages through it). */
   sorted?: string[];
   /** Symlinks only. */
@@ -52,6 +54,8 @@ export interface Caller {
   gid: number;
   groups: readonly number[];
   requestId?: string;
+  /** The client instance making a namespace mutation ('' or absent: unknown). */
+  client?: string;
 }
 
 export const ROOT_CALLER: Caller = { uid: 0, gid: 0, groups: [] };

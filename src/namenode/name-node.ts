@@ -8,7 +8,8 @@ import { CorruptReplicas } from './corrupt-replicas';
 import { DataNodeClients } from './datanode-clients';
 import { Decommissions, type DrainState } from './decommission';
 import { DeletionQueue } from './deletion-queue';
-import { type Caller, fileType, type Inode, isDir, isRegular, ROOT_INO, S_IFREG } from './inode';
+import { DirLeases } from './dir-leases';
+import { type Caller, fileType, type Inode, isDir, isRegular, ROOT_INO, S_IFDIR, S_IFREG } from './inode';
 import type { Effects } from './meta-state';
 import type { MetaStore } from './metadata-store';
 import { MAX_FILE_SIZE, type ReadDirPage, type SetAttrChanges } from './namespace';
@@ -67,6 +68,22 @@ export interface ChunkView {
   version: number;
   size: number;
   replicas: ReplicaRef[];
+}
+
+/** How a mutation changed one directory's entries (common.proto DirChange). */
+export interface DirChangeView {
+  dir: number;
+  /** 0: the directory is new. */
+  before: number;
+  after: number;
+  /** The caller's lease on the directory's names (dir-leases.ts); 0: none. */
+  leaseMs: number;
+}
+
+/** What MakeNode, CreateFile and Link return: the inode, and the directories the call changed. */
+export interface Made {
+  inode: Inode;
+  dirs: DirChangeView[];
 }
 
 export interface StatFsView {
@@ -160,6 +177,8 @@ export class NameNode {
   readonly defaultClass: StorageClass;
   readonly policy: ClassPolicy;
   private readonly unmetWarned = new Map<string, number>();
+  /** Clients' short leases on directories' names (answers of "no such name" without a call). */
+  private readonly leases = new DirLeases();
 
   constructor(
     readonly store: MetaStore,
@@ -256,6 +275,7 @@ export class NameNode {
   /** The name node's clock tick: liveness, then (out of safe mode) re-replication, trimming and balancing. */
   private sweep(): void {
     if (this.registry.sweep().length > 0) this.replication.markDirty();
+    this.leases.sweep();
     const now = Date.now();
     for (const [id, expires] of this.writing) {
       if (expires < now) {
@@ -266,6 +286,46 @@ export class NameNode {
     if (this.inSafeMode()) return;
     this.replication.tick();
     this.balancer.tick(!this.replication.idle);
+  }
+
+  /**
+   * Commits `rec`, which changes the entries of `dirs` (and makes directory
+   * `created`), and says how: each one's change stamp just before and just
+   * after, and the lease the caller gets on it. All are read around the
+   * apply, which `commit` does before its first await, so no other mutation
+   * comes in between.
+   */
+  private async commitEntries(
+    rec: MetaRecord,
+    caller: Caller,
+    dirs: number[],
+    created?: number,
+  ): Promise<DirChangeView[]> {
+    const before = dirs.map((d) => this.ns.stampOf(d));
+    const committed = this.commit(rec);
+    const client = caller.client ?? '';
+    const changes = dirs.map((dir, i) => ({
+      dir,
+      before: before[i],
+      after: this.ns.stampOf(dir),
+      leaseMs: this.leases.grant(dir, client),
+    }));
+    if (created !== undefined) {
+      changes.push({
+        dir: created,
+        before: 0,
+        after: this.ns.stampOf(created),
+        leaseMs: this.leases.grant(created, client),
+      });
+    }
+    await committed;
+    return changes;
+  }
+
+  /** A call that changed nothing in `dir` (e.g. a create of a name that exists). */
+  private unchanged(dir: number): DirChangeView[] {
+    const stamp = this.ns.stampOf(dir);
+    return stamp === 0 ? [] : [{ dir, before: stamp, after: stamp, leaseMs: 0 }];
   }
 
   private async commit(rec: MetaRecord): Promise<Effects> {
@@ -313,11 +373,17 @@ export class NameNode {
     rdev: number,
     target: string,
     exclusive: boolean,
-  ): Promise<Inode> {
-    const plan = this.ns.planMknod(caller, parent, name, mode, rdev, target, exclusive, Date.now());
-    if ('existing' in plan) return plan.existing;
-    await this.commit(plan);
-    return this.ns.get(plan.ino);
+  ): Promise<Made> {
+    const done = await this.leases.adding([parent], caller.client ?? '');
+    try {
+      const plan = this.ns.planMknod(caller, parent, name, mode, rdev, target, exclusive, Date.now());
+      if ('existing' in plan) return { inode: plan.existing, dirs: this.unchanged(parent) };
+      const created = fileType(mode) === S_IFDIR ? plan.ino : undefined;
+      const dirs = await this.commitEntries(plan, caller, [parent], created);
+      return { inode: this.ns.get(plan.ino), dirs };
+    } finally {
+      done();
+    }
   }
 
   /**
@@ -333,36 +399,60 @@ export class NameNode {
     name: string,
     mode: number,
     exclusive: boolean,
-  ): Promise<{ inode: Inode; chunk?: ChunkView }> {
+  ): Promise<Made & { chunk?: ChunkView }> {
     if (fileType(mode) !== S_IFREG) throw new DfsError('EINVAL', `${name}: CreateFile makes regular files`);
-    const plan = this.ns.planMknod(caller, parent, name, mode, 0, '', exclusive, Date.now());
-    if ('existing' in plan) return { inode: plan.existing };
-    const created = this.commit(plan);
-    const prepared = this.prepareWrite(caller, plan.ino, 0, []).catch((err: unknown) => {
-      this.log.debug({ ino: plan.ino, err: asDfsError(err).message }, 'create: first chunk not prepared');
-      return undefined;
-    });
-    await created;
-    const chunk = await prepared;
-    return { inode: this.ns.get(plan.ino), chunk };
+    const done = await this.leases.adding([parent], caller.client ?? '');
+    try {
+      const plan = this.ns.planMknod(caller, parent, name, mode, 0, '', exclusive, Date.now());
+      if ('existing' in plan) return { inode: plan.existing, dirs: this.unchanged(parent) };
+      const created = this.commitEntries(plan, caller, [parent]);
+      const prepared = this.prepareWrite(caller, plan.ino, 0, []).catch((err: unknown) => {
+        this.log.debug({ ino: plan.ino, err: asDfsError(err).message }, 'create: first chunk not prepared');
+        return undefined;
+      });
+      const dirs = await created;
+      const chunk = await prepared;
+      return { inode: this.ns.get(plan.ino), chunk, dirs };
+    } finally {
+      done();
+    }
   }
 
-  async link(caller: Caller, ino: number, newParent: number, newName: string): Promise<Inode> {
-    await this.commit(this.ns.planLink(caller, ino, newParent, newName, Date.now()));
-    return this.ns.get(ino);
+  async link(caller: Caller, ino: number, newParent: number, newName: string): Promise<Made> {
+    const done = await this.leases.adding([newParent], caller.client ?? '');
+    try {
+      const rec = this.ns.planLink(caller, ino, newParent, newName, Date.now());
+      const dirs = await this.commitEntries(rec, caller, [newParent]);
+      return { inode: this.ns.get(ino), dirs };
+    } finally {
+      done();
+    }
   }
 
-  async unlink(caller: Caller, parent: number, name: string): Promise<void> {
-    await this.commit(this.ns.planUnlink(caller, parent, name, Date.now()));
+  async unlink(caller: Caller, parent: number, name: string): Promise<DirChangeView[]> {
+    return this.commitEntries(this.ns.planUnlink(caller, parent, name, Date.now()), caller, [parent]);
   }
 
-  async removeDir(caller: Caller, parent: number, name: string): Promise<void> {
-    await this.commit(this.ns.planRmdir(caller, parent, name, Date.now()));
+  async removeDir(caller: Caller, parent: number, name: string): Promise<DirChangeView[]> {
+    return this.commitEntries(this.ns.planRmdir(caller, parent, name, Date.now()), caller, [parent]);
   }
 
-  async rename(caller: Caller, parent: number, name: string, newParent: number, newName: string, flags: number) {
-    const rec = this.ns.planRename(caller, parent, name, newParent, newName, flags, Date.now());
-    if (rec) await this.commit(rec);
+  async rename(
+    caller: Caller,
+    parent: number,
+    name: string,
+    newParent: number,
+    newName: string,
+    flags: number,
+  ): Promise<DirChangeView[]> {
+    const done = await this.leases.adding([newParent], caller.client ?? '');
+    try {
+      const rec = this.ns.planRename(caller, parent, name, newParent, newName, flags, Date.now());
+      const dirs = parent === newParent ? [parent] : [parent, newParent];
+      return rec ? await this.commitEntries(rec, caller, dirs) : dirs.flatMap((d) => this.unchanged(d));
+    } finally {
+      done();
+    }
   }
 
   async setAttr(caller: Caller, ino: number, changes: SetAttrChanges): Promise<Inode> {

@@ -65,13 +65,15 @@ export interface SetAttrChanges {
 export interface ReadDirPage {
   entries: { name: string; inode: Inode }[];
   more: boolean;
+  /** The directory's change stamp as this page was read. */
+  stamp: number;
 }
 
 /**
  * Serialized inode as it appears in a checkpoint: the inode's own fields, with
  * maps as entry lists and the in-memory hints (`sorted`, `link`) left out.
  */
-export type InodeSnapshot = Omit<Inode, 'xattrs' | 'entries' | 'sorted' | 'link'> & {
+export type InodeSnapshot = Omit<Inode, 'xattrs' | 'entries' | 'sorted' | 'link' | 'stamp'> & {
   /** name -> base64 value */
   xattrs?: [string, string][];
   entries?: [string, number][];
@@ -92,6 +94,16 @@ export interface NamespaceSnapshot {
 export class Namespace {
   readonly inodes = new Map<number, Inode>();
   nextIno = ROOT_INO + 1;
+  /**
+   * Change stamps of directories' entries, which clients compare for equality
+   * only (see DirChange in common.proto). They start at this process's start
+   * time in microseconds and count up by one per change, so a later run
+   * starts above every stamp an earlier one gave out unless that run made
+   * more than one change per microsecond: no persistence needed. A directory
+   * not changed since the start has the first stamp.
+   */
+  private readonly firstStamp = Date.now() * 1000;
+  private lastStamp = this.firstStamp;
 
   static fresh(owner: { uid: number; gid: number }, now: number): Namespace {
     const ns = new Namespace();
@@ -188,6 +200,7 @@ export class Namespace {
     return {
       entries: slice.map((name) => ({ name, inode: this.get(dir.entries!.get(name)!) })),
       more: lo + limit < names.length,
+      stamp: this.stampOf(dir.ino),
     };
   }
 
@@ -568,6 +581,7 @@ export class Namespace {
         }
         for (const ino of [...this.inodes.keys()]) if (ino !== ROOT_INO) this.inodes.delete(ino);
         root.entries = new Map();
+        root.stamp = ++this.lastStamp;
         root.sorted = undefined;
         root.nlink = 2;
         root.mtimeMs = root.ctimeMs = rec.now;
@@ -615,8 +629,16 @@ export class Namespace {
     to.nlink++;
   }
 
+  /** The change stamp of directory `ino`'s entries; 0 when there is no such directory. */
+  stampOf(ino: number): number {
+    const dir = this.inodes.get(ino);
+    if (!dir?.entries) return 0;
+    return dir.stamp ?? this.firstStamp;
+  }
+
   private addEntry(dir: Inode, name: string, ino: number, now: number): void {
     dir.entries!.set(name, ino);
+    dir.stamp = ++this.lastStamp;
     const child = this.inodes.get(ino);
     if (child && !isDir(child)) child.link = { parent: dir.ino, name };
     dir.sorted = undefined;
@@ -625,6 +647,7 @@ export class Namespace {
 
   private removeEntry(dir: Inode, name: string, now: number): void {
     dir.entries!.delete(name);
+    dir.stamp = ++this.lastStamp;
     dir.sorted = undefined;
     dir.mtimeMs = dir.ctimeMs = now;
   }

@@ -57,55 +57,65 @@ export function nameNodeHandlers(nn: NameNode, log: Logger, security: NameNodeSe
       };
       return attr(await nn.setAttr(wireCaller(r.caller), wireInt(r.ino, 'ino'), changes));
     }),
-    MakeNode: h('MakeNode', async (r) =>
-      attr(
-        await nn.makeNode(
-          wireCaller(r.caller),
-          wireInt(r.parent, 'parent'),
-          r.name,
-          r.mode,
-          r.rdev,
-          r.symlinkTarget,
-          r.exclusive,
-        ),
-      ),
-    ),
+    MakeNode: h('MakeNode', async (r) => {
+      const { inode, dirs } = await nn.makeNode(
+        wireCaller(r.caller),
+        wireInt(r.parent, 'parent'),
+        r.name,
+        r.mode,
+        r.rdev,
+        r.symlinkTarget,
+        r.exclusive,
+      );
+      return { ...attr(inode), dirChanges: dirs };
+    }),
     CreateFile: h('CreateFile', async (r) => {
-      const { inode, chunk } = await nn.createFile(
+      const { inode, chunk, dirs } = await nn.createFile(
         wireCaller(r.caller),
         wireInt(r.parent, 'parent'),
         r.name,
         r.mode,
         r.exclusive,
       );
-      return { attr: attr(inode), firstChunk: chunk ? grant(toChunkInfo(chunk), 'write') : undefined };
+      return {
+        attr: attr(inode),
+        firstChunk: chunk ? grant(toChunkInfo(chunk), 'write') : undefined,
+        dirChanges: dirs,
+      };
     }),
-    Link: h('Link', async (r) =>
-      attr(await nn.link(wireCaller(r.caller), wireInt(r.ino, 'ino'), wireInt(r.newParent, 'new parent'), r.newName)),
-    ),
-    Unlink: h('Unlink', async (r) => {
-      await nn.unlink(wireCaller(r.caller), wireInt(r.parent, 'parent'), r.name);
-      return {};
-    }),
-    RemoveDir: h('RemoveDir', async (r) => {
-      await nn.removeDir(wireCaller(r.caller), wireInt(r.parent, 'parent'), r.name);
-      return {};
-    }),
-    Rename: h('Rename', async (r) => {
+    Link: h('Link', async (r) => {
       const caller = wireCaller(r.caller);
-      await nn.rename(
+      const { inode, dirs } = await nn.link(
         caller,
+        wireInt(r.ino, 'ino'),
+        wireInt(r.newParent, 'new parent'),
+        r.newName,
+      );
+      return { ...attr(inode), dirChanges: dirs };
+    }),
+    Unlink: h('Unlink', async (r) => ({
+      dirChanges: await nn.unlink(wireCaller(r.caller), wireInt(r.parent, 'parent'), r.name),
+    })),
+    RemoveDir: h('RemoveDir', async (r) => ({
+      dirChanges: await nn.removeDir(wireCaller(r.caller), wireInt(r.parent, 'parent'), r.name),
+    })),
+    Rename: h('Rename', async (r) => ({
+      dirChanges: await nn.rename(
+        wireCaller(r.caller),
         wireInt(r.parent, 'parent'),
         r.name,
         wireInt(r.newParent, 'new parent'),
         r.newName,
         r.flags,
-      );
-      return {};
-    }),
+      ),
+    })),
     ReadDir: h('ReadDir', (r) => {
       const page = nn.readDir(wireCaller(r.caller), wireInt(r.ino, 'ino'), r.after, r.limit);
-      return { entries: page.entries.map((e) => ({ name: e.name, attr: attr(e.inode) })), more: page.more };
+      return {
+        entries: page.entries.map((e) => ({ name: e.name, attr: attr(e.inode) })),
+        more: page.more,
+        stamp: page.stamp,
+      };
     }),
     ReadLink: h('ReadLink', (r) => ({ target: nn.readLink(wireInt(r.ino, 'ino')) })),
     StatFs: h('StatFs', () => statFs(nn.statFs())),

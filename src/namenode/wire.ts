@@ -14,7 +14,13 @@ export function wireInt(value: string | number | undefined, what: string): numbe
 
 export function wireCaller(c: Caller__Output | null | undefined): Caller {
   if (!c) throw new DfsError('EINVAL', 'request without a caller (uid/gid)');
-  return { uid: c.uid, gid: c.gid, groups: c.groups ?? [], requestId: c.requestId || undefined };
+  return {
+    uid: c.uid,
+    gid: c.gid,
+    groups: c.groups ?? [],
+    requestId: c.requestId || undefined,
+    client: c.client || undefined,
+  };
 }
 
 /** `replication` and `storageClass`: of the inode's effective storage class. */

@@ -306,3 +306,48 @@ describe('xattrs', () => {
     expect(errno(() => ns.getXattr(ALICE, f, 'user.a'))).toBe('ENODATA');
   });
 });
+
+describe('change stamps of directories', () => {
+  it('every change to a directory’s names gives it a new stamp; other changes and other directories keep theirs', () => {
+    const { ns, mkdir, create, rename, apply } = fixture();
+    const a = mkdir(ROOT_INO, 'a');
+    const b = mkdir(ROOT_INO, 'b');
+    const seen = new Set([ns.stampOf(ROOT_INO)]);
+    const fresh = (dir: number) => {
+      const s = ns.stampOf(dir);
+      expect(seen.has(s)).toBe(false);
+      seen.add(s);
+    };
+    const atB = ns.stampOf(b);
+    const f = create(a, 'f');
+    fresh(a);
+    rename(a, 'f', a, 'g');
+    fresh(a);
+    rename(a, 'g', b, 'g');
+    fresh(a);
+    fresh(b);
+    expect(ns.stampOf(b)).not.toBe(atB);
+    const atA = ns.stampOf(a);
+    apply(ns.planSetAttr(ROOT, f, { mode: 0o600 }, 4));
+    apply(ns.planSetXattr(ROOT, f, 'user.k', Buffer.from('v'), 0, 4));
+    create(b, 'h');
+    expect(ns.stampOf(a)).toBe(atA);
+    apply(ns.planUnlink(ROOT, b, 'h', 5));
+    fresh(b);
+    expect(ns.readDir(ROOT, b, '', 10).stamp).toBe(ns.stampOf(b));
+    expect(ns.stampOf(f)).toBe(0); // not a directory
+    expect(ns.stampOf(9_999)).toBe(0);
+  });
+
+  it('a restarted name node gives out stamps above every stamp of the run before it (stamps are not persisted)', async () => {
+    const { ns, mkdir, create } = fixture();
+    const d = mkdir(ROOT_INO, 'd');
+    for (let i = 0; i < 100; i++) create(d, `f${i}`);
+    const last = ns.stampOf(d);
+    await new Promise((r) => setTimeout(r, 2));
+    const restored = Namespace.restore(JSON.parse(JSON.stringify(ns.snapshot())) as ReturnType<Namespace['snapshot']>);
+    expect(restored.readDir(ROOT, d, '', 1000).entries).toHaveLength(100);
+    expect(restored.stampOf(d)).toBeGreaterThan(last);
+    expect(restored.stampOf(ROOT_INO)).toBe(restored.stampOf(d)); // unchanged since the start: the first stamp
+  });
+});
