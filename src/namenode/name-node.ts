@@ -322,6 +322,20 @@ export class NameNode {
     return changes;
   }
 
+  /**
+   * Runs `change`, which may add names to `dirs`, once no other client's
+   * lease on them runs; it starts in the same turn as the last check, so no
+   * lease is granted in between.
+   */
+  private async adding<T>(dirs: number[], caller: Caller, change: () => Promise<T>): Promise<T> {
+    const done = await this.leases.adding(dirs, caller.client ?? '');
+    try {
+      return await change();
+    } finally {
+      done();
+    }
+  }
+
   /** A call that changed nothing in `dir` (e.g. a create of a name that exists). */
   private unchanged(dir: number): DirChangeView[] {
     const stamp = this.ns.stampOf(dir);
@@ -374,16 +388,13 @@ export class NameNode {
     target: string,
     exclusive: boolean,
   ): Promise<Made> {
-    const done = await this.leases.adding([parent], caller.client ?? '');
-    try {
+    return this.adding([parent], caller, async () => {
       const plan = this.ns.planMknod(caller, parent, name, mode, rdev, target, exclusive, Date.now());
       if ('existing' in plan) return { inode: plan.existing, dirs: this.unchanged(parent) };
       const created = fileType(mode) === S_IFDIR ? plan.ino : undefined;
       const dirs = await this.commitEntries(plan, caller, [parent], created);
       return { inode: this.ns.get(plan.ino), dirs };
-    } finally {
-      done();
-    }
+    });
   }
 
   /**
@@ -401,8 +412,7 @@ export class NameNode {
     exclusive: boolean,
   ): Promise<Made & { chunk?: ChunkView }> {
     if (fileType(mode) !== S_IFREG) throw new DfsError('EINVAL', `${name}: CreateFile makes regular files`);
-    const done = await this.leases.adding([parent], caller.client ?? '');
-    try {
+    return this.adding([parent], caller, async () => {
       const plan = this.ns.planMknod(caller, parent, name, mode, 0, '', exclusive, Date.now());
       if ('existing' in plan) return { inode: plan.existing, dirs: this.unchanged(parent) };
       const created = this.commitEntries(plan, caller, [parent]);
@@ -413,20 +423,15 @@ export class NameNode {
       const dirs = await created;
       const chunk = await prepared;
       return { inode: this.ns.get(plan.ino), chunk, dirs };
-    } finally {
-      done();
-    }
+    });
   }
 
   async link(caller: Caller, ino: number, newParent: number, newName: string): Promise<Made> {
-    const done = await this.leases.adding([newParent], caller.client ?? '');
-    try {
+    return this.adding([newParent], caller, async () => {
       const rec = this.ns.planLink(caller, ino, newParent, newName, Date.now());
       const dirs = await this.commitEntries(rec, caller, [newParent]);
       return { inode: this.ns.get(ino), dirs };
-    } finally {
-      done();
-    }
+    });
   }
 
   async unlink(caller: Caller, parent: number, name: string): Promise<DirChangeView[]> {
@@ -445,14 +450,11 @@ export class NameNode {
     newName: string,
     flags: number,
   ): Promise<DirChangeView[]> {
-    const done = await this.leases.adding([newParent], caller.client ?? '');
-    try {
+    return this.adding([newParent], caller, async () => {
       const rec = this.ns.planRename(caller, parent, name, newParent, newName, flags, Date.now());
       const dirs = parent === newParent ? [parent] : [parent, newParent];
-      return rec ? await this.commitEntries(rec, caller, dirs) : dirs.flatMap((d) => this.unchanged(d));
-    } finally {
-      done();
-    }
+      return rec ? this.commitEntries(rec, caller, dirs) : dirs.flatMap((d) => this.unchanged(d));
+    });
   }
 
   async setAttr(caller: Caller, ino: number, changes: SetAttrChanges): Promise<Inode> {
