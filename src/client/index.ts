@@ -2,6 +2,7 @@ import { constants } from 'node:fs';
 import { createLogger, type Logger } from '../common/logger';
 import { DfsError } from '../rpc/errors';
 import { type ChunkLocation, isDir, isRegular, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG } from './attrs';
+import { CopySlab } from './copy-slab';
 import { DataNodePool } from './data-nodes';
 import { bearerInterceptor } from '../rpc/auth';
 import { channelCredentials } from '../rpc/tls';
@@ -51,7 +52,7 @@ class Client implements DfsClient {
       credentials,
       interceptors: opts.token ? [bearerInterceptor(() => opts.token)] : [],
     });
-    this.files = new OpenFileTable({ meta: this.meta, pool: this.pool, opts, log });
+    this.files = new OpenFileTable({ meta: this.meta, pool: this.pool, slab: new CopySlab(), opts, log });
     // Load the data node protocol now: loading it reads files synchronously, which must not
     // happen later on the thread that serves the FUSE mount.
     dataNodeService();

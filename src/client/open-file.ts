@@ -4,6 +4,7 @@ import type { DataNodePool } from './data-nodes';
 import type { MetadataClient } from './metadata';
 import type { ResolvedOptions } from './options';
 import type { Caller, FileAttr, SetAttrChanges } from './types';
+import type { CopySlab } from './copy-slab';
 import { FileWriter } from './writer';
 
 /**
@@ -62,6 +63,8 @@ export class RwLock {
 
 export interface OpenFileDeps {
   meta: MetadataClient;
+  /** Where writers of this client keep their copies of written data. */
+  slab: CopySlab;
   pool: DataNodePool;
   opts: ResolvedOptions;
   log: Logger;
@@ -136,6 +139,7 @@ export class OpenFile {
       this.writerNow = new FileWriter(
         this.deps.meta,
         this.deps.pool,
+        this.deps.slab,
         this.ino,
         caller,
         this.deps.chunkSize,

@@ -3,6 +3,7 @@ import { nextRequestId } from './request-id';
 import { asDfsError, DfsError } from '../rpc/errors';
 import { blockSpan } from './chunk-ranges';
 import type { ChunkLocation } from './attrs';
+import type { CopySlab } from './copy-slab';
 import type { DataNodePool } from './data-nodes';
 import type { MetadataClient } from './metadata';
 import type { CommittedChunk } from '../rpc/gen/dfs/CommittedChunk';
@@ -61,6 +62,7 @@ export class FileWriter {
   constructor(
     private readonly meta: MetadataClient,
     pool: DataNodePool,
+    private readonly slab: CopySlab,
     private readonly ino: number,
     private readonly caller: Caller,
     readonly chunkSize: number,
@@ -110,9 +112,7 @@ export class FileWriter {
    */
   async write(position: number, data: Buffer): Promise<void> {
     // The caller may reuse its buffer (FUSE does) once we return: keep our own copy.
-    const copy = Buffer.allocUnsafe(data.length);
-    data.copy(copy);
-    this.buffer.insert(position, copy);
+    this.buffer.insert(position, this.slab.copy(data, data.length));
     const seq = ++this.seq;
     if (position + data.length >= this.pendingEnd) {
       this.pendingEnd = position + data.length;

@@ -2,7 +2,6 @@ import { constants } from 'node:fs';
 import type { Caller, FileHandle } from '../client/types';
 import { DfsError } from '../rpc/errors';
 import type { MountState } from './mount-state';
-import { CopySlab } from './copy-slab';
 import type { OpenFile } from './open-files';
 
 const { O_RDONLY, O_APPEND, O_CREAT, O_EXCL } = constants;
@@ -20,8 +19,6 @@ function isWritable(flags: number): boolean {
 
 /** create, open, read, write, flush, fsync, release, ftruncate. */
 export class FileOps {
-  private readonly slab = new CopySlab();
-
   constructor(private readonly m: MountState) {}
 
   /**
@@ -56,14 +53,13 @@ export class FileOps {
   }
 
   /**
-   * `buf` is the FUSE thread's memory and is detached once we answer, while
-   * the client keeps written data until every replica has acknowledged it:
-   * it is copied first.
+   * `buf` is the FUSE thread's memory and is detached once we answer: the
+   * client copies what it keeps before its write resolves.
    */
   async write(fd: number, buf: Buffer, len: number, pos: number): Promise<number> {
     const file = this.m.files.get(fd);
     if (!file.writable) throw new DfsError('EBADF', `${file.path} is not open for writing`);
-    return file.handle.write(pos, this.slab.copy(buf, len));
+    return file.handle.write(pos, len === buf.length ? buf : buf.subarray(0, len));
   }
 
   /** close(2): the data is on every replica and committed when this returns (guarantee 1). */

@@ -14,6 +14,7 @@ import { readVerified } from '../../src/client/verified-read';
 import type { ReadChunkRequest } from '../../src/rpc/gen/dfs/ReadChunkRequest';
 import type { DataParts } from '../../src/rpc/data-messages';
 import type { CommittedChunk } from '../../src/rpc/gen/dfs/CommittedChunk';
+import { CopySlab } from '../../src/client/copy-slab';
 
 /**
  * The shared per-inode state of the client (open-file.ts) against an
@@ -182,7 +183,7 @@ function setup() {
   const log = pino({ level: 'silent' });
   const meta = cluster.meta as unknown as MetadataClient;
   const pool = cluster.pool as unknown as DataNodePool;
-  const table = new OpenFileTable({ meta, pool, opts, log });
+  const table = new OpenFileTable({ meta, pool, slab: new CopySlab(), opts, log });
   const open = (flags = RW): DfsFileHandle => {
     const file = table.acquire(cluster.attr(), CHUNK);
     return new DfsFileHandle('/f', file, table, flags, meta, pool, me, opts, log);
@@ -209,6 +210,20 @@ describe('client: handles of one inode share one writer', () => {
     fill(1000, 3).copy(want, 100_000);
     expect(cluster.contents().equals(want)).toBe(true);
     expect(cluster.prepares).toBe(3); // chunks 0, 1, 2: never re-prepared by the other handle
+  });
+
+  it('keeps its own copy of written data: a caller (FUSE) may reuse its buffer once write returns', async () => {
+    const { cluster, open } = setup();
+    const h = open();
+    const buf = Buffer.alloc(128 * 1024);
+    for (let i = 0; i < 8; i++) {
+      buf.fill(i + 1);
+      await h.write(i * buf.length, buf);
+    }
+    buf.fill(0xee);
+    await h.close();
+    const want = Buffer.concat(Array.from({ length: 8 }, (_, i) => fill(128 * 1024, i + 1)));
+    expect(cluster.contents().equals(want)).toBe(true);
   });
 
   it('a handle opened earlier sees growth and data written by another handle', async () => {

@@ -1,9 +1,11 @@
 /**
- * Where FUSE write data is copied to. A 128 KiB Buffer of its own per write
- * means an ArrayBuffer (and fresh pages) per write and a garbage collector
- * busy freeing them; instead writes take consecutive slices of a few large
- * slabs. A slab is freed when the last slice pointing into it is (the client
- * holds written data until every replica acknowledged it, then drops it).
+ * Where the writer keeps its copy of written data (the caller may reuse its
+ * buffer once write returns; FUSE does). A Buffer of its own per write means
+ * an ArrayBuffer (and fresh pages) per write and a garbage collector busy
+ * freeing them: a 128 KiB FUSE write each. Instead writes take consecutive
+ * slices of a few large slabs, one set per client. A slab is freed when the
+ * last slice pointing into it is (the writer holds data until every replica
+ * acknowledged it, then drops it).
  */
 export class CopySlab {
   private slab: Buffer = Buffer.alloc(0);
