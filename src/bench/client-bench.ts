@@ -23,6 +23,7 @@ import { CHANNEL_OPTIONS, SERVER_OPTIONS } from '../rpc/call';
 import { dataNodeService } from '../rpc/load';
 import type { WriteChunkRequest__Output } from '../rpc/gen/dfs/WriteChunkRequest';
 import { formatBytes, parseSize } from '../common/units';
+import { nodeFlags } from '../common/node-flags';
 import { freePort } from '../common/ports';
 
 const MiB = 1024 * 1024;
@@ -100,7 +101,7 @@ async function startCluster(root: string): Promise<{ address: string; procs: Chi
     // DFS_BENCH_PROFILE_DIR=DIR profiles the servers too (written when they exit on SIGTERM).
     const prof = process.env.DFS_BENCH_PROFILE_DIR;
     const flags = prof ? ['--cpu-prof', '--cpu-prof-dir', prof] : [];
-    const p = spawn(process.execPath, [...flags, path.join(dist, script), ...args], {
+    const p = spawn(process.execPath, [...nodeFlags(script), ...flags, path.join(dist, script), ...args], {
       stdio: ['ignore', 'ignore', 'inherit'],
       env: { ...process.env, DFS_LOG_LEVEL: process.env.DFS_LOG_LEVEL ?? 'warn' },
     });

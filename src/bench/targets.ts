@@ -1,6 +1,7 @@
 import { existsSync, promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { Daemon, exitReason, freePort, isMounted, portOpen, trackMount, unmount, waitUntil } from './processes';
+import { nodeFlags } from '../common/node-flags';
 
 /**
  * The file systems the benchmark compares, each set up from scratch and torn
@@ -55,7 +56,12 @@ async function setUpLocal(dir: string): Promise<Target> {
 async function mountWith(name: string, mountpoint: string, script: string, args: string[]): Promise<Daemon> {
   await fsp.mkdir(mountpoint, { recursive: true });
   trackMount(mountpoint);
-  const daemon = new Daemon(name, process.execPath, [path.join(DIST, script), mountpoint, ...args]);
+  const daemon = new Daemon(name, process.execPath, [
+    ...nodeFlags(script),
+    path.join(DIST, script),
+    mountpoint,
+    ...args,
+  ]);
   try {
     await waitUntil(
       `${name} mount at ${mountpoint}`,
@@ -109,6 +115,7 @@ async function setUpDfs(id: TargetId, root: string, replication: number): Promis
     for (let i = 1; i <= DATANODES; i++) {
       const dnPort = await freePort();
       const dn = new Daemon(`dn${i}`, process.execPath, [
+        ...nodeFlags('datanode/main.js'),
         path.join(DIST, 'datanode/main.js'),
         '--namenode',
         address,

@@ -5,6 +5,7 @@ import net from 'node:net';
 import path from 'node:path';
 import type { DfsClient } from '../client/types';
 import { ensureSecretFile, loadClusterKeys } from '../rpc/tokens';
+import { nodeFlags } from '../common/node-flags';
 
 /**
  * `npm start`: a whole cluster on this machine — 1 name node, 3 data nodes
@@ -106,7 +107,7 @@ class Child {
     readonly logFile: string,
   ) {
     const out = fs.openSync(logFile, 'a');
-    this.proc = spawn(process.execPath, [path.join(DIST, script), ...args], {
+    this.proc = spawn(process.execPath, [...nodeFlags(script), path.join(DIST, script), ...args], {
       stdio: ['ignore', out, out],
       detached: true,
       env: { ...process.env, DFS_LOG_PRETTY: '0' },

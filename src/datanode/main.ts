@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --single-threaded-gc
 import { createLogger } from '../common/logger';
 import { asDfsError } from '../rpc/errors';
 import { parseConfig } from './config';

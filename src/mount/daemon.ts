@@ -4,6 +4,7 @@ import { open, readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { isDfsMounted } from './mount-point';
+import { nodeFlags } from '../common/node-flags';
 
 /** How long the parent waits for the detached mount to come up. */
 const LIVE_TIMEOUT_MS = 120_000;
@@ -25,7 +26,8 @@ export async function detach(argv: string[], mountPoint: string): Promise<number
   const logPath = daemonLogPath(mountPoint);
   const log = await open(logPath, 'a');
   const start = (await log.stat()).size;
-  const child = spawn(process.execPath, [...process.execArgv, process.argv[1], ...argv, '--foreground'], {
+  const flags = [...new Set([...nodeFlags('mount/main.js'), ...process.execArgv])];
+  const child = spawn(process.execPath, [...flags, process.argv[1], ...argv, '--foreground'], {
     detached: true,
     stdio: ['ignore', log.fd, log.fd],
     env: process.env,

@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { nodeFlags } from '../../src/common/node-flags';
 import { freePort } from '../../src/common/ports';
 
 /**
@@ -57,7 +58,7 @@ export class Proc {
 }
 
 export function startProcess(name: string, script: string, args: string[], env: NodeJS.ProcessEnv = {}): Proc {
-  const child = spawn(process.execPath, [path.join(DIST, script), ...args], {
+  const child = spawn(process.execPath, [...nodeFlags(script), path.join(DIST, script), ...args], {
     env: { ...process.env, DFS_LOG_LEVEL: process.env.DFS_TEST_LOG_LEVEL ?? 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -40,6 +40,20 @@ function isMounted(dir: string): boolean {
     .some((l) => l.split(' ')[4] === dir);
 }
 
+/** Command lines (argv) of the running processes that mention `text`. */
+function commandLinesWith(text: string): string[][] {
+  const out: string[][] = [];
+  for (const pid of fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+    try {
+      const argv = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+      if (argv.some((a) => a.includes(text))) out.push(argv);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
 describe('npm start (local-cluster.js)', () => {
   const cleanup: Array<() => Promise<void> | void> = [];
   afterEach(async () => {
@@ -79,6 +93,15 @@ describe('npm start (local-cluster.js)', () => {
     expect(fs.existsSync(path.join(root, 'data', 'namenode'))).toBe(true);
     for (const dn of ['dn1', 'dn2', 'dn3']) expect(fs.existsSync(path.join(root, 'data', dn))).toBe(true);
     expect(isMounted(mount)).toBe(true);
+    // Data nodes and the mount run with the node flags of src/common/node-flags.ts, the name node without.
+    const programs = commandLinesWith(root);
+    const flagsOf = (script: string) =>
+      programs
+        .filter((argv) => argv.some((a) => a.endsWith(script)))
+        .map((argv) => argv.includes('--single-threaded-gc'));
+    expect(flagsOf('datanode/main.js')).toEqual([true, true, true]);
+    expect(flagsOf('mount/main.js')).toEqual([true]);
+    expect(flagsOf('namenode/main.js')).toEqual([false]);
 
     // Written through the mount, seen by the CLI with replication 2.
     fs.writeFileSync(path.join(mount, 'hello.txt'), 'hello');
