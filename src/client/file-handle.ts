@@ -125,6 +125,7 @@ export class DfsFileHandle implements FileHandle {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.reader.close();
     try {
       if (this.writable || (this.file.refs === 1 && this.file.dirty)) {
         await this.file.flush();

@@ -46,6 +46,7 @@ export class FileReader {
   private readonly window: ReadAheadWindow;
   private readonly unitBytes: number;
   private readonly turns = new FetchTurns(FETCHES_IN_FLIGHT);
+  private closed = false;
 
   constructor(
     private readonly meta: MetadataClient,
@@ -72,6 +73,16 @@ export class FileReader {
     if (this.locations.size > 0 || this.loading.size > 0) return;
     for (let i = 0; i < LOCATION_BATCH; i++) this.locations.set(i, null);
     for (const c of chunks) this.locations.set(c.index, c);
+  }
+
+  /**
+   * The handle was closed: read-ahead still queued is dropped, and fetches
+   * under way end without trying other replicas, waiting for the cluster or
+   * warning (their channels may be closing with the client).
+   */
+  close(): void {
+    this.closed = true;
+    this.units.clear();
   }
 
   /** Forgets chunk locations and cached data (after this handle wrote or truncated the file). */
@@ -147,6 +158,7 @@ export class FileReader {
     if (!p) {
       p = this.turns.take(key, ahead).then(async (done) => {
         try {
+          if (this.closed) throw new DfsError('EBADF', 'read-ahead of a closed file');
           return await this.fetch(index, u - index * this.chunkSize, length, loc);
         } finally {
           done();
@@ -193,7 +205,7 @@ export class FileReader {
       } catch (err) {
         // The replica set may have changed (re-replication, a new version), or the data nodes
         // have not re-registered with a restarted name node yet: ask again for a bounded while.
-        if (Date.now() + backoff > deadline) throw err;
+        if (this.closed || Date.now() + backoff > deadline) throw err;
         await new Promise((r) => setTimeout(r, backoff));
         this.locations.delete(index);
         this.loading.clear();
@@ -223,6 +235,7 @@ export class FileReader {
         return await this.fromReplica(loc, r, offset, length);
       } catch (err) {
         last = err as DfsError;
+        if (this.closed) throw last;
         this.log.warn({ chunkId: loc.chunkId, node: r.id, err: last.message }, 'replica read failed; trying another');
       }
     }
