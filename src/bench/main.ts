@@ -223,7 +223,7 @@ async function measure(
     await attempt('sequential I/O', rep, () => sequential(target.dir, sizes, warn));
     if (randFile) await attempt('random I/O', rep, () => random(randFile!, sizes, warn));
     await attempt('metadata', rep, () => metadata(target.dir, sizes));
-    await attempt('cp -r', rep, () => copyTree(target.dir, workRoot, sizes, warn));
+    await attempt('cp -r', rep, () => copyTree(target.dir, workRoot, rep, sizes, warn));
     // The client library without FUSE: on the replication-2 cluster only (it moves 1 GiB each way).
     const namenode = target.namenode;
     if (namenode && target.id === 'dfs2') {

@@ -140,11 +140,24 @@ export async function metadata(dir: string, s: Sizes): Promise<Sample> {
   return { ...(JSON.parse(res.stdout) as MetadataResult) };
 }
 
-/** `cp -r` of a real tree into the target and back out to local disk; `diff -r` says if it survived. */
-export async function copyTree(dir: string, outRoot: string, s: Sizes, warn: (m: string) => void): Promise<Sample> {
-  const inside = path.join(dir, 'tree');
+/**
+ * `cp -r` of a real tree into the target and back out to local disk; `diff -r` says if it survived.
+ * Each repetition copies into a directory of its own and leaves it there: removing ~8,000 files
+ * from a dfs mount took half a minute per repetition, measured nothing, and the target's teardown
+ * removes everything anyway.
+ */
+export async function copyTree(
+  dir: string,
+  outRoot: string,
+  rep: number,
+  s: Sizes,
+  warn: (m: string) => void,
+): Promise<Sample> {
+  const inside = path.join(dir, `tree-${rep}`);
   const out = path.join(outRoot, 'tree-out');
   try {
+    // Absent on a fresh target; were it there, cp -r would copy into it instead of making it.
+    await fsp.rm(inside, { recursive: true, force: true });
     await fsp.rm(out, { recursive: true, force: true });
     const cpIn = await run('cp', ['-r', s.tree, inside]);
     await dropCaches(warn);
@@ -153,7 +166,6 @@ export async function copyTree(dir: string, outRoot: string, s: Sizes, warn: (m:
     if (diff.code !== 0) warn(`cp -r round trip differs: ${diff.stdout.trim().split('\n').slice(0, 3).join(' | ')}`);
     return { cpIn: cpIn.ms / 1000, cpOut: cpOut.ms / 1000, cpIdentical: diff.code === 0 ? 1 : 0 };
   } finally {
-    await fsp.rm(inside, { recursive: true, force: true });
     await fsp.rm(out, { recursive: true, force: true });
   }
 }

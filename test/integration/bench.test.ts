@@ -40,7 +40,8 @@ describe('npm run bench -- --quick --dry', () => {
   it('sets up every target it can, prints one table with them and leaves no mount behind', async () => {
     const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'dfs-benchtest-')), 'BENCH.md');
     try {
-      const { code, stdout, stderr } = await runBench(['--quick', '--dry', '--out', out], 90_000);
+      // Two repetitions: each copies its tree into a directory of its own on the same target.
+      const { code, stdout, stderr } = await runBench(['--quick', '--dry', '--reps', '2', '--out', out], 120_000);
       expect(code, stderr).toBe(0);
 
       const header = stdout.split('\n').find((l) => l.startsWith('| workload | unit |'));
@@ -52,6 +53,9 @@ describe('npm run bench -- --quick --dry', () => {
         if (!header!.includes(TARGET_LABELS[id])) expect(stdout).toContain(`target unavailable (${id})`);
       }
       expect(stdout).toContain('figures are NOT measurements');
+      const roundTrip = stdout.split('\n').find((l) => l.startsWith('| `cp -r` round trip identical'));
+      expect(roundTrip, stdout).toBeDefined();
+      expect(roundTrip).not.toContain('NO');
       expect(fs.readFileSync(out, 'utf8')).toContain(header!);
       expect(benchMounts()).toEqual([]);
     } finally {
