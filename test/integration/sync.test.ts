@@ -284,6 +284,8 @@ describe('dfs sync and dfs fetch against a real cluster', () => {
       fs.mkdirSync(path.join(src, 'd'));
       fs.writeFileSync(path.join(src, 'd', 'x.bin'), randomBytes(MiB));
       await waitRemote('d/x.bin uploaded', async () => (await remoteStat('/w/d/x.bin'))?.size === MiB);
+      // The file is complete on the cluster a moment before sync reports it: count after the report.
+      await waitFor('the upload of d/x.bin reported', () => w.of('upload', 'd/x.bin').length === 1, 10_000);
       const uploadsBeforeRenames = w.of('upload').length;
 
       fs.renameSync(path.join(src, 'f1.txt'), path.join(src, 'f2.txt'));
