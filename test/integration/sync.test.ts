@@ -3,7 +3,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import { createClient, type DfsClient, type FileAttr } from '../../src/client';
 import { DIST, TestCluster, tempDir, waitFor } from '../helpers/cluster';
 
@@ -116,6 +116,12 @@ describe('dfs sync and dfs fetch against a real cluster', () => {
     });
     const w = new WatchedSync(child);
     watchers.push(w);
+    // A failure (a timeout above all) is explained by what sync reported up to it.
+    onTestFailed(() =>
+      console.error(
+        `dfs sync --watch ${args.join(' ')} reported:\n${w.events.map((e) => JSON.stringify(e)).join('\n')}`,
+      ),
+    );
     await w.waitFor('pass');
     return w;
   };
