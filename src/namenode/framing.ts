@@ -19,11 +19,18 @@ export interface DecodedFrames {
   problem?: string;
 }
 
-/** Decodes frames until the end or the first torn (short) or corrupt (bad checksum / absurd length) one. */
-export function decodeFrames(buf: Buffer, maxPayloadBytes: number): DecodedFrames {
+/**
+ * Decodes frames until the end or the first torn (short) or corrupt (bad
+ * checksum / absurd length) one. With `zerosEnd`, an all-zero header (which
+ * no real frame has: payloads are never empty), or a shorter all-zero rest,
+ * ends the frames without a problem: the space after them was written with
+ * zeros ahead of use.
+ */
+export function decodeFrames(buf: Buffer, maxPayloadBytes: number, zerosEnd = false): DecodedFrames {
   const payloads: Buffer[] = [];
   let pos = 0;
   while (pos < buf.length) {
+    if (zerosEnd && isZero(buf.subarray(pos, pos + FRAME_HEADER_BYTES))) return { payloads, validBytes: pos };
     if (buf.length - pos < FRAME_HEADER_BYTES) return { payloads, validBytes: pos, problem: 'torn frame header' };
     const len = buf.readUInt32LE(pos);
     const crc = buf.readUInt32LE(pos + 4);
@@ -36,4 +43,10 @@ export function decodeFrames(buf: Buffer, maxPayloadBytes: number): DecodedFrame
     pos = end;
   }
   return { payloads, validBytes: pos };
+}
+
+/** True when every byte of `buf` is zero. */
+export function isZero(buf: Buffer): boolean {
+  for (let i = 0; i < buf.length; i++) if (buf[i] !== 0) return false;
+  return true;
 }

@@ -52,7 +52,7 @@ function journalFsyncSeconds(): Histogram {
     (reg) =>
       new (promClient().Histogram)({
         name: 'dfs_namenode_journal_fsync_seconds',
-        help: 'Journal group commits: write + fdatasync time (the _count is the number of fsyncs)',
+        help: 'Journal group commits: time to make a batch of records durable (the _count is the number of commits)',
         buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
         registers: [reg],
       }),
