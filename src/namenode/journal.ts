@@ -58,6 +58,8 @@ export class Journal {
   private pos: number;
   /** The segment's size: [pos, allocated) holds zeros. */
   private allocated: number;
+  /** Writing zeros ahead failed in this segment (a nearly full disk): records are appended without. */
+  private preallocationFailed = false;
   private segmentStart: number;
   /** Records appended since the last roll (the checkpoint trigger). */
   recordsInSegment = 0;
@@ -260,7 +262,13 @@ export class Journal {
     const buf = batch.length === 1 ? batch[0].frame : Buffer.concat(batch.map((b) => b.frame));
     const started = process.hrtime.bigint();
     try {
-      if (this.pos + buf.length > this.allocated) await this.preallocate(this.pos + buf.length);
+      if (this.pos + buf.length > this.allocated && !this.preallocationFailed) {
+        await this.preallocate(this.pos + buf.length).catch((err: unknown) => {
+          // The record itself may still fit: only a failed write of the record stops the journal.
+          this.preallocationFailed = true;
+          this.log.warn({ err }, 'journal: could not write zeros ahead of the records; appending without them');
+        });
+      }
       await this.writeAt(buf, this.pos);
       this.commits++;
       observeJournalFsync(started);
@@ -307,6 +315,7 @@ export class Journal {
       this.fh = fh;
       this.pos = 0;
       this.allocated = 0;
+      this.preallocationFailed = false;
       this.segmentStart = startSeq;
     } catch (err) {
       this.log.error({ err }, 'journal: could not start a new segment; continuing in the current one');

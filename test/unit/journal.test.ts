@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -214,5 +215,34 @@ describe('journal', () => {
     const again = await Journal.open(dir, 2, log);
     expect(again.entries.map((e) => e.seq)).toEqual([3]);
     await again.journal.close();
+  });
+
+  it('keeps appending when a nearly full disk has no room for the zeros ahead, until the records themselves do not fit', async () => {
+    // A 1.5 MiB file system: the first 1 MiB of zeros fits, the second step does not.
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1536k', 'tmpfs', dir]);
+    try {
+      const { log: warnLog, messages } = recordingLog();
+      const { journal } = await Journal.open(dir, 0, warnLog);
+      const big: MetaRecord = { op: 'link', ino: 2, parent: 1, name: 'x'.repeat(400), now: 1 };
+      let acknowledged = 0;
+      let failure: unknown;
+      while (failure === undefined && acknowledged < 10_000) {
+        await journal.append(big).then(
+          () => acknowledged++,
+          (err: unknown) => (failure = err),
+        );
+      }
+      expect(failure).toMatchObject({ errno: 'EIO' });
+      expect(messages.filter((m) => m.includes('zeros ahead'))).toHaveLength(1);
+      // Past the first step of zeros: the records went on without a second one.
+      const recordBytes = 8 + Buffer.byteLength(JSON.stringify({ s: 1, r: big }));
+      expect(acknowledged * recordBytes).toBeGreaterThan(1.25 * PREALLOCATE_BYTES);
+      await journal.close();
+      const again = await Journal.open(dir, 0, log);
+      expect(again.entries).toHaveLength(acknowledged);
+      await again.journal.close();
+    } finally {
+      execFileSync('umount', ['-l', dir]);
+    }
   });
 });
