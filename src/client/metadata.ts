@@ -224,8 +224,10 @@ export class MetadataClient {
       const attr = toFileAttr(a);
       this.cache.putEntry(path, attr);
       this.known.found(parent.ino, name);
-      // Only names that exist count towards a scan: a listing cannot answer the others.
-      if (this.cache.enabled) this.noteMiss(parent, parentPath, caller);
+      // Only names that exist count towards a scan: a listing cannot answer the others. Nor can it
+      // answer a fresh lookup (every open of `cp -r` out): counting those listed a directory of
+      // N files N/8 times.
+      if (this.cache.enabled && !fresh) this.noteMiss(parent, parentPath, caller);
       return attr;
     } catch (err) {
       const e = err as DfsError;

@@ -1,3 +1,4 @@
+import { constants } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DfsClient } from '../../src/client/types';
 import type { DfsError } from '../../src/rpc/errors';
@@ -53,6 +54,19 @@ describe('client: scanning a directory', () => {
     for (let i = 0; i < 20; i++) await client.stat(`/secret/f${i}`, root); // lists /secret
     const err = (await client.stat('/secret/f30', user).catch((e: unknown) => e)) as DfsError;
     expect(err.errno).toBe('EACCES');
+  });
+
+  it('does not list a directory for the opens of a copy out, which a listing cannot answer', async () => {
+    await sleep(1_100);
+    const before = await nameNodeRequests(cluster);
+    for (let i = 0; i < FILES; i++) {
+      const h = await client.open(`/scan/f${i}`, { flags: constants.O_RDONLY }, root);
+      await h.close();
+    }
+    const after = await nameNodeRequests(cluster);
+    // Every open looks its name up afresh (close-to-open) whatever was listed.
+    expect((after.get('LookupFile') ?? 0) - (before.get('LookupFile') ?? 0)).toBe(FILES);
+    expect((after.get('ReadDir') ?? 0) - (before.get('ReadDir') ?? 0)).toBe(0);
   });
 
   it('does not list a directory for names that do not exist', async () => {
