@@ -13,9 +13,9 @@ set -euo pipefail
 
 APP=${DFS_APP_DIR:-$(cd "$(dirname "$(readlink -f "$0")")/.." 2>/dev/null && pwd)}
 [[ -f $APP/dist/namenode/main.js ]] || APP=/app
-# Node flags as src/common/node-flags.ts gives them (data nodes and mounts: single-threaded GC).
+# Node flags as src/common/node-flags.ts gives them (data nodes and mounts: single-threaded GC, a larger heap limit).
 bin() {
-  case $1 in datanode | mount) echo "node --single-threaded-gc $APP/dist/$1/main.js" ;; *) echo "node $APP/dist/$1/main.js" ;; esac
+  case $1 in datanode | mount) echo "node --single-threaded-gc --initial-old-space-size=256 $APP/dist/$1/main.js" ;; *) echo "node $APP/dist/$1/main.js" ;; esac
 }
 
 flag() { # flag NAME VALUE: emits "--NAME VALUE" when VALUE is set

@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --single-threaded-gc
+#!/usr/bin/env -S node --single-threaded-gc --initial-old-space-size=256
 import { createLogger } from '../common/logger';
 import { asDfsError } from '../rpc/errors';
 import { parseConfig } from './config';

@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --single-threaded-gc
+#!/usr/bin/env -S node --single-threaded-gc --initial-old-space-size=256
 import { Command, CommanderError } from 'commander';
 import { createClient } from '../client';
 import { createLogger } from '../common/logger';

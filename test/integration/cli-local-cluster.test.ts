@@ -98,7 +98,7 @@ describe('npm start (local-cluster.js)', () => {
     const flagsOf = (script: string) =>
       programs
         .filter((argv) => argv.some((a) => a.endsWith(script)))
-        .map((argv) => argv.includes('--single-threaded-gc'));
+        .map((argv) => argv.includes('--single-threaded-gc') && argv.includes('--initial-old-space-size=256'));
     expect(flagsOf('datanode/main.js')).toEqual([true, true, true]);
     expect(flagsOf('mount/main.js')).toEqual([true]);
     expect(flagsOf('namenode/main.js')).toEqual([false]);

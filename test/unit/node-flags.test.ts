@@ -15,9 +15,10 @@ function entrypointCommand(role: string): string {
 }
 
 describe('node flags of the dfs programs', () => {
-  it('data nodes and mounts collect garbage on one thread; the name node and the CLI keep the default', () => {
-    expect(nodeFlags('datanode/main.js')).toEqual(['--single-threaded-gc']);
-    expect(nodeFlags('/opt/dfs/dist/mount/main.js')).toEqual(['--single-threaded-gc']);
+  it('data nodes and mounts collect garbage on one thread, and less often; the name node and the CLI keep the default', () => {
+    const dataPath = ['--single-threaded-gc', '--initial-old-space-size=256'];
+    expect(nodeFlags('datanode/main.js')).toEqual(dataPath);
+    expect(nodeFlags('/opt/dfs/dist/mount/main.js')).toEqual(dataPath);
     expect(nodeFlags('bench/memfs.js')).toEqual(nodeFlags('mount/main.js'));
     expect(nodeFlags('namenode/main.js')).toEqual([]);
     expect(nodeFlags('cli/main.js')).toEqual([]);
