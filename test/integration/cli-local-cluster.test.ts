@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { nodeFlags } from '../../src/common/node-flags';
 import { DIST, Proc, freePort, tempDir, waitFor } from '../helpers/cluster';
 
 /**
@@ -95,10 +96,11 @@ describe('npm start (local-cluster.js)', () => {
     expect(isMounted(mount)).toBe(true);
     // Data nodes and the mount run with the node flags of src/common/node-flags.ts, the name node without.
     const programs = commandLinesWith(root);
+    const dataPath = nodeFlags('datanode/main.js');
     const flagsOf = (script: string) =>
       programs
         .filter((argv) => argv.some((a) => a.endsWith(script)))
-        .map((argv) => argv.includes('--single-threaded-gc') && argv.includes('--initial-old-space-size=256'));
+        .map((argv) => dataPath.every((f) => argv.includes(f)));
     expect(flagsOf('datanode/main.js')).toEqual([true, true, true]);
     expect(flagsOf('mount/main.js')).toEqual([true]);
     expect(flagsOf('namenode/main.js')).toEqual([false]);
