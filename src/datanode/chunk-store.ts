@@ -9,6 +9,7 @@ import { ChunkLock } from './chunk-lock';
 import { chunkPaths, parseChunkId, type ChunkPaths } from './chunk-id';
 import { allocReadBuffer } from '../rpc/data-messages';
 import { type ChunkMeta, decodeMeta, encodeMeta, META_HEADER_BYTES, metaLength } from './chunk-meta';
+import { InodePool } from './inode-pool';
 import { ReadHandles, type ReadHandle } from './read-handles';
 
 /** What the data node knows about one chunk it holds (kept in memory, mirrored in `<id>.meta`). */
@@ -80,6 +81,13 @@ export const STAGE_LIMIT = 128 * 1024;
  */
 export const INLINE_READ_BYTES = 256 * 1024;
 
+/**
+ * Emptied chunk files kept for new chunks (inode-pool.ts). Enough for the
+ * deletions of a large `rm -r` to feed the creates after it; each is an inode
+ * and a directory entry, no data blocks.
+ */
+export const INODE_POOL_MAX = 16 * 1024;
+
 /** A read's file no longer holds the chunk (it was unpacked): read() reopens it. */
 const MOVED = new Error('chunk moved to its own files');
 
@@ -108,11 +116,15 @@ export class ChunkStore {
   private constructor(
     readonly chunksDir: string,
     private readonly opts: ChunkStoreOptions,
+    /** Emptied files of deleted chunks, under `chunks/free` (not a chunk subdirectory: load() skips it). */
+    readonly inodes: InodePool,
   ) {}
 
   static async open(dataDir: string, opts: ChunkStoreOptions): Promise<ChunkStore> {
-    const store = new ChunkStore(path.join(dataDir, 'chunks'), opts);
-    await fs.mkdir(store.chunksDir, { recursive: true });
+    const chunksDir = path.join(dataDir, 'chunks');
+    await fs.mkdir(chunksDir, { recursive: true });
+    const inodes = await InodePool.open(path.join(chunksDir, 'free'), INODE_POOL_MAX, opts.logger);
+    const store = new ChunkStore(chunksDir, opts, inodes);
     await store.load();
     await store.refreshCapacity();
     return store;
@@ -197,7 +209,11 @@ export class ChunkStore {
       }
       // A new chunk written from its start is staged in memory; its file is created at close.
       const staged = fresh && opts.offset === 0 && !opts.replace;
-      const fh = staged ? undefined : await fs.open(p.data, fsConstants.O_RDWR | fsConstants.O_CREAT, 0o644);
+      const fh = staged
+        ? undefined
+        : fresh
+          ? await this.createFile(p.data)
+          : await fs.open(p.data, fsConstants.O_RDWR | fsConstants.O_CREAT, 0o644);
       const writer = new ChunkWriter(this, id, p, entry, fh, opts, release, fresh);
       this.chunks.set(id, entry);
       if (opts.replace) await writer.truncateTo(0);
@@ -247,16 +263,18 @@ export class ChunkStore {
         const entry = this.chunks.get(id);
         const p = chunkPaths(this.chunksDir, id);
         this.readHandles.drop(id);
-        // Meta first: a crash between the two leaves an orphan .data, removed at the next start.
-        await fs.rm(p.meta, { force: true });
-        await fs.rm(p.data, { force: true });
-        await fs.rm(p.packed, { force: true });
+        // Gone before its files are emptied and reused: a read still under way then fails its
+        // checks as a deletion, not as corruption (readPiece).
         if (entry) {
           this.chunks.delete(id);
           this.usedBytes -= entry.size;
           deleted++;
         }
         this.bad.delete(id);
+        // Meta first: a crash between the two leaves an orphan .data, removed at the next start.
+        await this.inodes.give(p.meta);
+        await this.inodes.give(p.data);
+        await this.inodes.give(p.packed);
       } finally {
         release();
         this.dropLockIfIdle(id);
@@ -411,7 +429,7 @@ export class ChunkStore {
   ): Promise<void> {
     if (sync && dataFh) await dataFh.datasync();
     const buf = this.metaBytes(entry);
-    const fh = await fs.open(fresh ? p.meta : p.metaTmp, 'w', 0o644);
+    const fh = fresh ? await this.createFile(p.meta) : await fs.open(p.metaTmp, 'w', 0o644);
     try {
       await writeFully(fh, buf, 0);
       if (sync) await fh.datasync();
@@ -429,6 +447,21 @@ export class ChunkStore {
     }
   }
 
+  /** A new, empty file at `target`: a pooled inode renamed there when there is one (inode-pool.ts). */
+  async createFile(target: string): Promise<fs.FileHandle> {
+    const flags = fsConstants.O_RDWR | fsConstants.O_CREAT | fsConstants.O_TRUNC;
+    const reused = this.inodes.take();
+    if (reused === undefined) return fs.open(target, flags, 0o644);
+    const fh = await fs.open(reused, flags, 0o644);
+    try {
+      await fs.rename(reused, target);
+    } catch (err) {
+      await fh.close().catch(() => undefined);
+      throw err;
+    }
+    return fh;
+  }
+
   /**
    * Writes a small new chunk as one file: meta, then data. A crash part way
    * leaves a file whose meta or length does not check out, which load()
@@ -436,10 +469,16 @@ export class ChunkStore {
    */
   async writePacked(p: ChunkPaths, entry: ChunkEntry, data: Buffer): Promise<void> {
     const meta = this.metaBytes(entry);
-    const fh = await fs.open(p.packed, 'w', 0o644);
+    const reused = this.inodes.take();
+    const fh = await fs.open(reused ?? p.packed, 'w', 0o644);
     try {
       const want = meta.length + data.length;
-      const { bytesWritten } = await fh.writev([meta, data], 0);
+      // The rename may land before the data: a crash then leaves a short packed file, which
+      // load() removes like any packed chunk that was never completely written.
+      const [{ bytesWritten }] = await Promise.all([
+        fh.writev([meta, data], 0),
+        reused === undefined ? undefined : fs.rename(reused, p.packed),
+      ]);
       // Regular files take a write of this size whole; anything else is not worth a second path.
       if (bytesWritten !== want) {
         throw new DfsError('EIO', `chunk file ${p.packed}: short write (${bytesWritten} of ${want} bytes)`);
@@ -471,7 +510,7 @@ export class ChunkStore {
     await fs.rename(p.metaTmp, p.meta);
     entry.packedAt = undefined;
     this.readHandles.drop(id);
-    await fs.rm(p.packed, { force: true });
+    await this.inodes.give(p.packed);
   }
 
   /** Drops a new chunk whose writer failed before anything of it was acknowledged. */
@@ -480,9 +519,9 @@ export class ChunkStore {
     this.chunks.delete(id);
     this.usedBytes -= entry.size;
     this.readHandles.drop(id);
-    await fs.rm(p.meta, { force: true }).catch(() => undefined);
-    await fs.rm(p.data, { force: true }).catch(() => undefined);
-    await fs.rm(p.packed, { force: true }).catch(() => undefined);
+    await this.inodes.give(p.meta).catch(() => undefined);
+    await this.inodes.give(p.data).catch(() => undefined);
+    await this.inodes.give(p.packed).catch(() => undefined);
   }
 
   metaBytes(entry: ChunkEntry): Buffer {
@@ -518,6 +557,8 @@ export class ChunkStore {
         await new Promise((r) => setTimeout(r, 2));
         continue;
       }
+      // Deleted while being read: its file may already be emptied for reuse.
+      if (this.chunks.get(id) !== entry) throw new DfsError('ENOENT', `chunk ${id} was deleted while being read`);
       const where = at + Math.max(0, bad) * BLOCK_SIZE;
       this.markBad(id, `checksum mismatch at offset ${where}`);
       throw new DfsError('EIO', `chunk ${id}: checksum mismatch at offset ${where} (replica is corrupt)`);
@@ -727,7 +768,8 @@ export class ChunkWriter {
   /** The chunk's open file, created now (with the staged bytes) if it was still in memory. */
   private async file(): Promise<fs.FileHandle> {
     if (this.fh) return this.fh;
-    const fh = await fs.open(this.paths.data, fsConstants.O_RDWR | fsConstants.O_CREAT, 0o644);
+    // Only a new chunk is staged: its data file does not exist yet.
+    const fh = await this.store.createFile(this.paths.data);
     try {
       await writeFully(fh, this.staged!.bytes(), 0);
     } catch (err) {

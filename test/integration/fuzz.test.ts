@@ -287,10 +287,10 @@ describe('hostile input', () => {
     );
     expect(ok).toBe('OK');
     expect(snapshot(canary)).toEqual(before);
-    // Nothing but chunk files under the data nodes' chunk dirs.
+    // Nothing but chunk files, and emptied ones kept for reuse, under the data nodes' chunk dirs.
     for (const dn of cluster.datanodes) {
       const names = snapshot(path.join(dn.dataDir, 'chunks')).map((l) => l.split(' ')[0]);
-      for (const n of names) expect(n).toMatch(/^[0-9a-f]{2}(\/\d+\.(data|meta))?$/);
+      for (const n of names) expect(n).toMatch(/^([0-9a-f]{2}(\/\d+\.(data|meta))?|free(\/\d+)?)$/);
     }
   }, 90_000);
 

@@ -7,6 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BLOCK_SIZE, blockCrcs } from '../../src/rpc/checksum';
 import { ChunkStore, INLINE_READ_BYTES, STAGE_LIMIT } from '../../src/datanode/chunk-store';
 import { ReadHandles } from '../../src/datanode/read-handles';
+import { InodePool } from '../../src/datanode/inode-pool';
 import { decodeMeta } from '../../src/datanode/chunk-meta';
 
 const B = BLOCK_SIZE;
@@ -117,7 +118,9 @@ describe('chunk store', () => {
       expect(() => store.stat(id)).toThrow(/EINVAL/);
     }
     await expect(store.delete(['../../x'])).rejects.toThrow(/EINVAL/);
-    expect(fs.readdirSync(path.join(dir, 'chunks'))).toEqual([]);
+    // Only the pool of reusable files, made at open, and nothing in it.
+    expect(fs.readdirSync(path.join(dir, 'chunks'))).toEqual(['free']);
+    expect(fs.readdirSync(path.join(dir, 'chunks', 'free'))).toEqual([]);
   });
 
   it('detects a corrupt block on read, fails the read and records the chunk as bad', async () => {
@@ -319,6 +322,58 @@ describe('chunk store', () => {
     await store.delete(['510']);
     expect(handles.size).toBe(0);
     await expect(readAll('510')).rejects.toThrow(/ENOENT/);
+  });
+});
+
+describe('reused inodes', () => {
+  const fileOf = (id: string, kind: 'chunk' | 'data' | 'meta') =>
+    path.join(dir, 'chunks', (BigInt(id) % 256n).toString(16).padStart(2, '0'), `${id}.${kind}`);
+  const pooled = () => fs.readdirSync(path.join(dir, 'chunks', 'free'));
+
+  it("makes a deleted chunk's emptied file the next new chunk's file, and never loads it as a chunk", async () => {
+    await write('600', randomBytes(1000));
+    const ino = fs.statSync(fileOf('600', 'chunk')).ino;
+    await store.delete(['600']);
+    expect(pooled()).toHaveLength(1);
+    expect(fs.statSync(path.join(dir, 'chunks', 'free', pooled()[0])).size).toBe(0);
+    store.close();
+    store = await ChunkStore.open(dir, { logger, capacity: 64 * 1024 * 1024 });
+    expect(store.list()).toEqual([]);
+    expect(store.inodes.size).toBe(1);
+
+    const data = randomBytes(3000);
+    await write('601', data);
+    expect(fs.statSync(fileOf('601', 'chunk')).ino).toBe(ino);
+    expect(pooled()).toEqual([]);
+    expect((await readAll('601')).data.equals(data)).toBe(true);
+    store.close();
+    store = await ChunkStore.open(dir, { logger, capacity: 64 * 1024 * 1024 });
+    expect(store.list()).toEqual([{ chunkId: '601', version: 1, size: 3000 }]);
+    expect((await readAll('601')).data.equals(data)).toBe(true);
+  });
+
+  it('unlinks what a full pool has no room for', async () => {
+    const pool = await InodePool.open(path.join(dir, 'pool'), 1, logger);
+    for (const f of ['a', 'b']) fs.writeFileSync(path.join(dir, f), 'x');
+    await pool.give(path.join(dir, 'a'));
+    await pool.give(path.join(dir, 'b'));
+    await pool.give(path.join(dir, 'missing'));
+    expect(pool.size).toBe(1);
+    expect(fs.readdirSync(path.join(dir, 'pool'))).toHaveLength(1);
+    expect(fs.existsSync(path.join(dir, 'a')) || fs.existsSync(path.join(dir, 'b'))).toBe(false);
+  });
+
+  it('fails a read under way when its chunk is deleted and the file reused, without calling the chunk corrupt', async () => {
+    const size = 3 * 1024 * 1024;
+    await write('700', randomBytes(size));
+    const ino = fs.statSync(fileOf('700', 'data')).ino;
+    const pieces = store.read('700', 0, 0, 0)[Symbol.asyncIterator]();
+    expect((await pieces.next()).done).toBe(false); // the read holds the file open
+    await store.delete(['700']);
+    await write('701', randomBytes(size));
+    expect(fs.statSync(fileOf('701', 'data')).ino).toBe(ino); // the scenario under test happened
+    await expect(pieces.next()).rejects.toThrow(/ENOENT.*deleted while being read/);
+    expect(store.badChunks()).toEqual([]);
   });
 });
 
