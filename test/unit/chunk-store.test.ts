@@ -352,6 +352,21 @@ describe('reused inodes', () => {
     expect((await readAll('601')).data.equals(data)).toBe(true);
   });
 
+  it('reuses a pooled file that a crash left with bytes in it as if it were empty', async () => {
+    await write('620', randomBytes(1000));
+    await store.delete(['620']);
+    fs.writeFileSync(path.join(dir, 'chunks', 'free', pooled()[0]), randomBytes(200_000)); // written, never renamed
+    store.close();
+    store = await ChunkStore.open(dir, { logger, capacity: 64 * 1024 * 1024 });
+    const data = randomBytes(500);
+    await write('621', data);
+    expect(pooled()).toEqual([]);
+    expect(fs.statSync(fileOf('621', 'chunk')).size).toBeLessThan(1000);
+    store.close();
+    store = await ChunkStore.open(dir, { logger, capacity: 64 * 1024 * 1024 });
+    expect((await readAll('621')).data.equals(data)).toBe(true);
+  });
+
   it('unlinks what a full pool has no room for', async () => {
     const pool = await InodePool.open(path.join(dir, 'pool'), 1, logger);
     for (const f of ['a', 'b']) fs.writeFileSync(path.join(dir, f), 'x');
