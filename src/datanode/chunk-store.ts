@@ -54,6 +54,8 @@ export interface ChunkStoreOptions {
   /** Bytes this node may hold; undefined = the free space of the data dir's filesystem. */
   capacity?: number;
   logger: Logger;
+  /** Empty files to keep made ahead for new chunks (InodePool's `spare`); 0 makes none. */
+  spareInodes?: number;
 }
 
 /** Bytes per read piece / ReadChunk message: whole blocks, ~1 MiB. */
@@ -88,6 +90,8 @@ export const INLINE_READ_BYTES = 256 * 1024;
  * and a directory entry, no data blocks.
  */
 export const INODE_POOL_MAX = 16 * 1024;
+/** What a data node keeps made ahead: more than a burst of creates uses between two pauses. */
+export const SPARE_INODES = 256;
 
 /** A read's file no longer holds the chunk (it was unpacked): read() reopens it. */
 const MOVED = new Error('chunk moved to its own files');
@@ -124,7 +128,7 @@ export class ChunkStore {
   static async open(dataDir: string, opts: ChunkStoreOptions): Promise<ChunkStore> {
     const chunksDir = path.join(dataDir, 'chunks');
     await fs.mkdir(chunksDir, { recursive: true });
-    const inodes = await InodePool.open(path.join(chunksDir, 'free'), INODE_POOL_MAX, opts.logger);
+    const inodes = await InodePool.open(path.join(chunksDir, 'free'), INODE_POOL_MAX, opts.logger, opts.spareInodes);
     const store = new ChunkStore(chunksDir, opts, inodes);
     await store.load();
     await store.refreshCapacity();
@@ -151,6 +155,7 @@ export class ChunkStore {
 
   /** Closes the files kept open for reading (reads in progress finish first). */
   close(): void {
+    this.inodes.close();
     this.readHandles.closeAll();
   }
 

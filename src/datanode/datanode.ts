@@ -6,7 +6,7 @@ import type { Logger } from '../common/logger';
 import { instrumentStreams, SERVER_OPTIONS } from '../rpc/call';
 import { channelCredentials, serverCredentials } from '../rpc/tls';
 import { DfsError } from '../rpc/errors';
-import { ChunkStore } from './chunk-store';
+import { ChunkStore, SPARE_INODES } from './chunk-store';
 import type { DataNodeConfig } from './config';
 import { prepareDataDir, resolveNodeId } from './data-dir';
 import { startMetricsServer } from './metrics-http';
@@ -35,7 +35,7 @@ export async function startDataNode(config: DataNodeConfig, logger: Logger): Pro
   const dataDir = await prepareDataDir(config.dataDir);
   const id = await resolveNodeId(dataDir, config.id);
   const log = logger.child({ node: id });
-  const store = await ChunkStore.open(dataDir, { capacity: config.capacity, logger: log });
+  const store = await ChunkStore.open(dataDir, { capacity: config.capacity, logger: log, spareInodes: SPARE_INODES });
   const advertisedHost = config.host === '0.0.0.0' || config.host === '::' ? os.hostname() : config.host;
   const self = {
     id,

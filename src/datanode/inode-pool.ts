@@ -17,21 +17,29 @@ import type { Logger } from '../common/logger';
  *
  * The pool directory holds empty files only: a file is truncated before it
  * is moved in. Anything there at start-up is reused (opened with O_TRUNC).
+ *
+ * With `spare` > 0 the pool also makes new empty files, one at a time, when a
+ * take leaves fewer than half that many (Lustre's precreation): a run of
+ * creates with no deletions before it then finds its inodes made in the
+ * pauses between requests rather than on its own path.
  */
 export class InodePool {
   private readonly names: string[] = [];
   private next = 0;
   /** Files being moved in, counted against `max` before they arrive. */
   private incoming = 0;
+  private refilling = false;
+  private closed = false;
 
   private constructor(
     readonly dir: string,
     readonly max: number,
+    readonly spare: number,
     private readonly log: Logger,
   ) {}
 
-  static async open(dir: string, max: number, log: Logger): Promise<InodePool> {
-    const pool = new InodePool(dir, max, log);
+  static async open(dir: string, max: number, log: Logger, spare = 0): Promise<InodePool> {
+    const pool = new InodePool(dir, max, Math.min(spare, max), log);
     await fs.mkdir(dir, { recursive: true });
     for (const name of await fs.readdir(dir)) {
       if (!/^[0-9]+$/.test(name)) continue;
@@ -54,7 +62,31 @@ export class InodePool {
    */
   take(): string | undefined {
     const name = this.names.pop();
+    if (this.names.length < this.spare / 2) this.refill();
     return name === undefined ? undefined : path.join(this.dir, name);
+  }
+
+  /** Stops making spare files (the store is closing). */
+  close(): void {
+    this.closed = true;
+  }
+
+  private refill(): void {
+    if (this.refilling || this.closed) return;
+    this.refilling = true;
+    void (async () => {
+      try {
+        while (!this.closed && this.names.length + this.incoming < this.spare) {
+          const name = String(this.next++);
+          await (await fs.open(path.join(this.dir, name), 'wx', 0o644)).close();
+          this.names.push(name);
+        }
+      } catch (err) {
+        this.log.debug({ err: (err as Error).message }, 'stopped making spare chunk files');
+      } finally {
+        this.refilling = false;
+      }
+    })();
   }
 
   /**

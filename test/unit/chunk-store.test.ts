@@ -367,6 +367,24 @@ describe('reused inodes', () => {
     expect((await readAll('621')).data.equals(data)).toBe(true);
   });
 
+  it('makes spare files ahead once creates draw on an empty pool, and stops when closed', async () => {
+    const spare = await ChunkStore.open(path.join(dir, 'spare'), { logger, spareInodes: 8 });
+    const free = path.join(dir, 'spare', 'chunks', 'free');
+    expect(fs.readdirSync(free)).toEqual([]); // nothing made before it is needed
+    const w = await spare.openWriter('630', { version: 1, offset: 0, create: true });
+    await w.write(randomBytes(100));
+    await w.finish(false);
+    for (let i = 0; i < 200 && spare.inodes.size < 8; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(spare.inodes.size).toBe(8);
+    const inos = new Set(fs.readdirSync(free).map((f) => fs.statSync(path.join(free, f)).ino));
+    const w2 = await spare.openWriter('631', { version: 1, offset: 0, create: true });
+    await w2.write(randomBytes(100));
+    await w2.finish(false);
+    const sub = path.join(dir, 'spare', 'chunks', (631 % 256).toString(16).padStart(2, '0'));
+    expect(inos.has(fs.statSync(path.join(sub, '631.chunk')).ino)).toBe(true);
+    spare.close();
+  });
+
   it('unlinks what a full pool has no room for', async () => {
     const pool = await InodePool.open(path.join(dir, 'pool'), 1, logger);
     for (const f of ['a', 'b']) fs.writeFileSync(path.join(dir, f), 'x');
