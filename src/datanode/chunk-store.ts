@@ -277,9 +277,15 @@ export class ChunkStore {
           deleted++;
         }
         this.bad.delete(id);
-        // Meta first: a crash between the two leaves an orphan .data, removed at the next start.
-        await this.inodes.give(p.meta);
-        await this.inodes.give(p.data);
+        // A packed chunk is its one file (writePacked makes no other, load() removes a pair beside
+        // it; an unpack that failed part way leaves only a .data or .meta.tmp, which load() removes
+        // too): its deletion skips two calls that could only find nothing. A pair may still have a
+        // packed file beside it (an unpack whose last step failed), an unknown id any of the three.
+        if (entry?.packedAt === undefined) {
+          // Meta first: a crash between the two leaves an orphan .data, removed at the next start.
+          await this.inodes.give(p.meta);
+          await this.inodes.give(p.data);
+        }
         await this.inodes.give(p.packed);
       } finally {
         release();
