@@ -5,7 +5,7 @@ import path from 'node:path';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { decodeFrames } from '../../src/namenode/framing';
-import { Journal, PREALLOCATE_BYTES } from '../../src/namenode/journal';
+import { INLINE_WRITE_BYTES, Journal, PREALLOCATE_BYTES } from '../../src/namenode/journal';
 import type { MetaRecord } from '../../src/namenode/records';
 
 const log = pino({ level: 'silent' });
@@ -50,6 +50,37 @@ function recordingLog(): { log: pino.Logger; messages: string[] } {
   const messages: string[] = [];
   const stream = { write: (line: string) => void messages.push((JSON.parse(line) as { msg: string }).msg) };
   return { log: pino({ level: 'warn' }, stream), messages };
+}
+
+/**
+ * Occupies every thread of libuv's pool with an open of a FIFO that has no
+ * writer, so any asynchronous file system call waits until `release`.
+ */
+let fifoCount = 0;
+async function blockThreadPool(): Promise<() => Promise<void>> {
+  const fifos = Array.from({ length: Number(process.env.UV_THREADPOOL_SIZE) || 4 }, (_, i) => {
+    const fifo = path.join(dir, `pool-${++fifoCount}-${i}.fifo`);
+    execFileSync('mkfifo', [fifo]);
+    return fifo;
+  });
+  const opens = fifos.map((f) => fs.promises.open(f, 'r'));
+  const probe = fs.promises.stat(dir);
+  expect(await settlesWithin(probe, 200)).toBe(false);
+  return async () => {
+    for (const f of fifos) fs.closeSync(fs.openSync(f, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK));
+    for (const fh of await Promise.all(opens)) await fh.close();
+    await probe;
+  };
+}
+
+async function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const settled = await Promise.race([
+    p.then(() => true),
+    new Promise<boolean>((r) => (timer = setTimeout(() => r(false), ms))),
+  ]);
+  clearTimeout(timer);
+  return settled;
 }
 
 async function recover(): Promise<number[]> {
@@ -164,6 +195,47 @@ describe('journal', () => {
     await Promise.all(Array.from({ length: 500 }, (_, i) => journal.append(rec(i))));
     expect(journal.commits).toBeLessThan(50);
     await journal.close();
+  });
+
+  it('makes a small batch durable on the event loop, without waiting for a thread of the pool', async () => {
+    const { journal } = await Journal.open(dir, 0, log);
+    await journal.append(rec(1)); // the first write also writes the zeros ahead, through the pool
+    const release = await blockThreadPool();
+    try {
+      expect(await settlesWithin(journal.append(rec(2)), 2000)).toBe(true);
+      expect(await settlesWithin(Promise.all([journal.append(rec(3)), journal.append(rec(4))]), 2000)).toBe(true);
+    } finally {
+      await release();
+    }
+    await journal.close();
+    expect(await recover()).toEqual([1, 2, 3, 4]);
+  });
+
+  it('writes through the thread pool for a while after a slow inline write, and a large batch always', async () => {
+    /** Appends `r` while the pool is busy: it must not be durable before the pool is free. */
+    async function waitsForThePool(journal: Journal, r: MetaRecord): Promise<void> {
+      const release = await blockThreadPool();
+      let pending: Promise<void> | undefined;
+      try {
+        pending = journal.append(r);
+        expect(await settlesWithin(pending, 300)).toBe(false);
+      } finally {
+        await release();
+      }
+      await pending;
+    }
+    // Every inline write counts as slow: the one after it must wait for the pool.
+    const slow = await Journal.open(dir, 0, log, { slowInlineWriteMs: 0 });
+    await slow.journal.append(rec(1));
+    await slow.journal.append(rec(2));
+    await waitsForThePool(slow.journal, rec(3));
+    await slow.journal.close();
+
+    const { journal } = await Journal.open(dir, 0, log);
+    await journal.append(rec(4));
+    await waitsForThePool(journal, { op: 'link', ino: 2, parent: 1, name: 'x'.repeat(INLINE_WRITE_BYTES), now: 1 });
+    await journal.close();
+    expect(await recover()).toEqual([1, 2, 3, 4, 5]);
   });
 
   it('drops a torn last record (crash mid-write), truncates it, and keeps appending after it', async () => {
