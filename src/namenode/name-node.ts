@@ -260,9 +260,13 @@ export class NameNode {
     return this.store.state.chunkSize;
   }
 
+  private get sweepIntervalMs(): number {
+    return Math.max(100, Math.min(500, this.settings.nodeTimeoutMs / 3));
+  }
+
   start(): void {
     this.deletions.start();
-    this.sweepTimer = setInterval(() => this.sweep(), Math.max(100, Math.min(500, this.settings.nodeTimeoutMs / 3)));
+    this.sweepTimer = setInterval(() => this.sweep(), this.sweepIntervalMs);
     this.sweepTimer.unref();
   }
 
@@ -274,7 +278,7 @@ export class NameNode {
 
   /** The name node's clock tick: liveness, then (out of safe mode) re-replication, trimming and balancing. */
   private sweep(): void {
-    if (this.registry.sweep().length > 0) this.replication.markDirty();
+    if (this.registry.sweep(this.sweepIntervalMs).length > 0) this.replication.markDirty();
     this.leases.sweep();
     const now = Date.now();
     for (const [id, expires] of this.writing) {

@@ -32,6 +32,7 @@ export interface Registration {
 /** The data nodes this name node knows: registration, heartbeats, liveness (silent for `nodeTimeoutMs` => dead). */
 export class DataNodeRegistry {
   private readonly nodes = new Map<string, DataNodeEntry>();
+  private lastSweepMs: number | undefined;
 
   constructor(
     private readonly nodeTimeoutMs: number,
@@ -106,8 +107,24 @@ export class DataNodeRegistry {
     return true;
   }
 
-  /** Logs nodes that went silent (once per transition); returns the ids that just died. */
-  sweep(): string[] {
+  /**
+   * Logs nodes that went silent (once per transition); returns the ids that
+   * just died. Called every `intervalMs`: when it comes much later, this
+   * process was held up (a long collection, a durable write on a stalled
+   * disk, no CPU) and the heartbeats sent meanwhile are still unread in their
+   * sockets. That time does not count as silence: every node gets it back,
+   * so a stall neither declares a live node dead nor makes it register again
+   * (a node already silent too long stays so).
+   */
+  sweep(intervalMs: number): string[] {
+    const now = this.clock();
+    const stalledMs = this.lastSweepMs === undefined ? 0 : now - this.lastSweepMs - 2 * intervalMs;
+    this.lastSweepMs = now;
+    if (stalledMs > 0) {
+      const level = stalledMs >= 1000 ? 'warn' : 'debug';
+      this.log[level]({ stalledMs }, 'name node was held up; not counted against data node heartbeats');
+      for (const n of this.nodes.values()) n.lastHeartbeatMs = Math.min(now, n.lastHeartbeatMs + stalledMs);
+    }
     const died: string[] = [];
     for (const n of this.nodes.values()) {
       const live = this.isLive(n.id);
