@@ -1,4 +1,4 @@
-import { pbkdf2, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -9,6 +9,7 @@ import { ChunkStore, INLINE_READ_BYTES, STAGE_LIMIT } from '../../src/datanode/c
 import { ReadHandles } from '../../src/datanode/read-handles';
 import { InodePool } from '../../src/datanode/inode-pool';
 import { decodeMeta } from '../../src/datanode/chunk-meta';
+import { blockThreadPool, settlesWithin } from '../helpers/thread-pool';
 
 const B = BLOCK_SIZE;
 const logger = pino({ level: 'silent' });
@@ -411,37 +412,37 @@ describe('reused inodes', () => {
 });
 
 describe('small reads', () => {
-  /** Occupies every thread of libuv's pool for a while; resolves 'pool' as each job ends. */
-  function busyPool(jobs = 8): Promise<string>[] {
-    return Array.from(
-      { length: jobs },
-      () => new Promise<string>((resolve) => pbkdf2('x', 'y', 100_000, 32, 'sha256', () => resolve('pool'))),
-    );
-  }
-
   it('serves a small read on the event loop, without waiting for a busy thread pool', async () => {
     const data = randomBytes(2 * INLINE_READ_BYTES);
     await write('520', data);
     await readAll('520', 0, 10); // opens the chunk file, which goes through the pool
-    const pool = busyPool();
-    const read = readAll('520', 3 * B, 100).then((r) => {
-      expect(r.data).toEqual(data.subarray(3 * B, 4 * B));
-      return 'read';
-    });
-    expect(await Promise.race([read, ...pool])).toBe('read');
-    await Promise.all(pool);
+    const release = await blockThreadPool(dir);
+    try {
+      const read = readAll('520', 3 * B, 100);
+      expect(await settlesWithin(read, 2000)).toBe(true);
+      expect((await read).data).toEqual(data.subarray(3 * B, 4 * B));
+    } finally {
+      await release();
+    }
   });
 
   it('sends large reads, and small ones that find a read under way, to the thread pool', async () => {
     const data = randomBytes(4 * INLINE_READ_BYTES);
     await write('521', data);
     await readAll('521', 0, 10);
-    const pool = busyPool();
-    const large = readAll('521', 0, 2 * INLINE_READ_BYTES).then(() => 'large');
-    const small = readAll('521', 3 * B, 100).then(() => 'small');
-    // Both queue behind the pool's jobs: some job ends before either read does.
-    expect(await Promise.race([large, small, ...pool])).toBe('pool');
-    await Promise.all([large, small, ...pool]);
+    const release = await blockThreadPool(dir);
+    let reads: Promise<unknown> | undefined;
+    try {
+      const large = readAll('521', 0, 2 * INLINE_READ_BYTES);
+      const small = readAll('521', 3 * B, 100);
+      reads = Promise.all([large, small]);
+      // Both wait for the pool.
+      expect(await settlesWithin(large, 300)).toBe(false);
+      expect(await settlesWithin(small, 1)).toBe(false);
+    } finally {
+      await release();
+    }
+    await reads;
     expect((await readAll('521', 3 * B, 100)).data).toEqual(data.subarray(3 * B, 4 * B));
   });
 });

@@ -7,6 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { decodeFrames } from '../../src/namenode/framing';
 import { INLINE_WRITE_BYTES, Journal, PREALLOCATE_BYTES } from '../../src/namenode/journal';
 import type { MetaRecord } from '../../src/namenode/records';
+import { blockThreadPool, settlesWithin } from '../helpers/thread-pool';
 
 const log = pino({ level: 'silent' });
 let dir: string;
@@ -50,37 +51,6 @@ function recordingLog(): { log: pino.Logger; messages: string[] } {
   const messages: string[] = [];
   const stream = { write: (line: string) => void messages.push((JSON.parse(line) as { msg: string }).msg) };
   return { log: pino({ level: 'warn' }, stream), messages };
-}
-
-/**
- * Occupies every thread of libuv's pool with an open of a FIFO that has no
- * writer, so any asynchronous file system call waits until `release`.
- */
-let fifoCount = 0;
-async function blockThreadPool(): Promise<() => Promise<void>> {
-  const fifos = Array.from({ length: Number(process.env.UV_THREADPOOL_SIZE) || 4 }, (_, i) => {
-    const fifo = path.join(dir, `pool-${++fifoCount}-${i}.fifo`);
-    execFileSync('mkfifo', [fifo]);
-    return fifo;
-  });
-  const opens = fifos.map((f) => fs.promises.open(f, 'r'));
-  const probe = fs.promises.stat(dir);
-  expect(await settlesWithin(probe, 200)).toBe(false);
-  return async () => {
-    for (const f of fifos) fs.closeSync(fs.openSync(f, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK));
-    for (const fh of await Promise.all(opens)) await fh.close();
-    await probe;
-  };
-}
-
-async function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const settled = await Promise.race([
-    p.then(() => true),
-    new Promise<boolean>((r) => (timer = setTimeout(() => r(false), ms))),
-  ]);
-  clearTimeout(timer);
-  return settled;
 }
 
 async function recover(): Promise<number[]> {
@@ -200,7 +170,7 @@ describe('journal', () => {
   it('makes a small batch durable on the event loop, without waiting for a thread of the pool', async () => {
     const { journal } = await Journal.open(dir, 0, log);
     await journal.append(rec(1)); // the first write also writes the zeros ahead, through the pool
-    const release = await blockThreadPool();
+    const release = await blockThreadPool(dir);
     try {
       expect(await settlesWithin(journal.append(rec(2)), 2000)).toBe(true);
       expect(await settlesWithin(Promise.all([journal.append(rec(3)), journal.append(rec(4))]), 2000)).toBe(true);
@@ -214,7 +184,7 @@ describe('journal', () => {
   it('writes through the thread pool for a while after a slow inline write, and a large batch always', async () => {
     /** Appends `r` while the pool is busy: it must not be durable before the pool is free. */
     async function waitsForThePool(journal: Journal, r: MetaRecord): Promise<void> {
-      const release = await blockThreadPool();
+      const release = await blockThreadPool(dir);
       let pending: Promise<void> | undefined;
       try {
         pending = journal.append(r);
