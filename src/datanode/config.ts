@@ -91,7 +91,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
     .option('--sync-on-close', 'fsync every write before acknowledging it', false)
     .option(
       '--scrub-rate <size>',
-      'background verification rate per second (0 = off)',
+      'background verification rate per second, each chunk counting as at least 64 KiB (0 = off)',
       size,
       parseSize(DEFAULTS.scrubRate),
     )
