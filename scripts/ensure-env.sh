@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 need_apt=()
 [[ -e /usr/lib/x86_64-linux-gnu/libfuse.so.2 || -n "$(ldconfig -p 2>/dev/null | grep 'libfuse.so.2 ')" ]] || need_apt+=(libfuse2)
 command -v fusermount >/dev/null 2>&1 || need_apt+=(fuse)
+# getfattr/setfattr: the mount's extended attribute tests.
+command -v setfattr >/dev/null 2>&1 || need_apt+=(attr)
 # docker-compose (Debian's, no engine needed) validates docker/compose.yaml in the test suite.
 command -v docker-compose >/dev/null 2>&1 || need_apt+=(docker-compose)
 # Debian's Chromium: the status page test drives it with playwright-core (no browser download).
@@ -20,7 +22,8 @@ if ((${#need_apt[@]})); then
 fi
 
 stamp=node_modules/.dfs-lock-stamp
-lock_sum=$(sha256sum package-lock.json | cut -d' ' -f1)
+# The patches count too: patch-package applies them in npm ci's postinstall only.
+lock_sum=$(cat package-lock.json patches/* | sha256sum | cut -d' ' -f1)
 if [[ ! -f $stamp || "$(cat "$stamp")" != "$lock_sum" ]]; then
   echo "ensure-env: npm ci" >&2
   npm ci --no-audit --no-fund

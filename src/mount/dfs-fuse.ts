@@ -62,6 +62,10 @@ export class DfsFuse extends Fuse {
       defaultPermissions: extra.defaultPermissions,
       fsname: 'dfs',
       subtype: 'dfs',
+      // XattrOps refuses file capabilities, and the kernel asks for one before every
+      // write: the fixed answer is given on the FUSE thread, sparing the event loop a
+      // round trip per write.
+      noSecurityCapability: true,
     });
   }
 

@@ -94,6 +94,11 @@ declare module 'fuse-native' {
       entryTimeout?: number;
       attrTimeout?: number;
       maxRead?: number;
+      /**
+       * The file system never has security.capability (dfs patch): getxattr of it
+       * is answered ENODATA on the FUSE thread, without calling ops.getxattr.
+       */
+      noSecurityCapability?: boolean;
     }
   }
 

@@ -7,7 +7,8 @@ import type { MountState } from './mount-state';
  * POSIX ACLs would not be enforced (permissions are checked by mode bits in
  * the name node), and file capabilities do not travel with a network file.
  * The kernel asks for security.capability before every write, so that
- * answer must not cost a name node round trip.
+ * answer must not cost a name node round trip; DfsFuse has fuse-native give
+ * it on the FUSE thread (noSecurityCapability), so it rarely gets here.
  */
 function unsupported(name: string): boolean {
   return name.startsWith('system.posix_acl_') || name === 'security.capability';

@@ -102,6 +102,27 @@ describe('dfs-mount: the cluster behaves like a local disk for the shell', () =>
     expect(fs.statSync(mount.path('dated')).mtime.toISOString()).toBe('2011-01-01T00:00:00.000Z');
   });
 
+  it('keeps user extended attributes and refuses file capabilities (getfattr, setfattr)', async () => {
+    const f = mount.path('attrs');
+    fs.writeFileSync(f, 'x');
+    await shOk(`setfattr -n user.color -v blue ${f} && setfattr -n user.size -v 42 ${f}`);
+    expect(await shOk(`getfattr --only-values -n user.color ${f}`)).toBe('blue');
+    const all = await shOk(`getfattr -d --absolute-names ${f}`);
+    expect(all).toMatch(/user\.color="blue"/);
+    expect(all).toMatch(/user\.size="42"/);
+    await shOk(`setfattr -x user.color ${f}`);
+    expect((await sh(`getfattr -n user.color ${f}`)).stderr).toMatch(/No such attribute/);
+
+    // The kernel asks for security.capability before each write (answered "none" by fuse-native).
+    fs.appendFileSync(f, 'yz');
+    expect(fs.readFileSync(f, 'utf8')).toBe('xyz');
+    expect((await sh(`getfattr -n security.capability ${f}`)).stderr).toMatch(/No such attribute/);
+    const setCap = await sh(`setfattr -n security.capability -v 0sAQAAAgAgAAAAAAAAAAAAAAAAAAA= ${f}`);
+    expect(setCap.code).not.toBe(0);
+    expect(setCap.stderr).toMatch(/Operation not supported/);
+    expect(await shOk(`getfattr --only-values -n user.size ${f}`)).toBe('42');
+  });
+
   it('answers bad names with ENAMETOOLONG', () => {
     const long = 'n'.repeat(256);
     expect(() => fs.writeFileSync(mount.path(long), 'x')).toThrow(/ENAMETOOLONG/);

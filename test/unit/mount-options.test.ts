@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseGroupsLine } from '../../src/mount/caller';
+import { DfsFuse } from '../../src/mount/dfs-fuse';
 import { parseMountInfo } from '../../src/mount/mount-point';
 import { applyMountOptions, FUSE_DEFAULTS } from '../../src/mount/options';
 import { toStatfs } from '../../src/mount/stat';
@@ -16,6 +17,12 @@ describe('mount options', () => {
     expect(fuse.attrTimeoutS).toBe(2);
     expect(fuse.negativeTimeoutS).toBe(0);
     expect(namenode).toBe('10.0.0.1:9000');
+  });
+
+  it('has fuse-native answer security.capability itself (the mount refuses file capabilities)', () => {
+    // The kernel asks before every write; test/integration/fuse-native-capability.test.ts shows what the flag does.
+    const fuse = new DfsFuse('/nonexistent', {}, { ...FUSE_DEFAULTS });
+    expect(fuse.opts.noSecurityCapability).toBe(true);
   });
 
   it('rejects unknown options and bad values with EINVAL', () => {
