@@ -66,6 +66,9 @@ export class DfsFuse extends Fuse {
       // write: the fixed answer is given on the FUSE thread, sparing the event loop a
       // round trip per write.
       noSecurityCapability: true,
+      // FileOps.flush commits a writable handle's data; a read-only one has none, and
+      // close(2) of it (cp, builds, readers) need not wait for the event loop.
+      noReadOnlyFlush: true,
     });
   }
 

@@ -99,6 +99,11 @@ declare module 'fuse-native' {
        * is answered ENODATA on the FUSE thread, without calling ops.getxattr.
        */
       noSecurityCapability?: boolean;
+      /**
+       * ops.flush only commits writes (dfs patch): the flush of a handle opened
+       * read-only, sent on every close(2), is answered on the FUSE thread.
+       */
+      noReadOnlyFlush?: boolean;
     }
   }
 

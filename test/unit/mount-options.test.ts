@@ -19,10 +19,12 @@ describe('mount options', () => {
     expect(namenode).toBe('10.0.0.1:9000');
   });
 
-  it('has fuse-native answer security.capability itself (the mount refuses file capabilities)', () => {
-    // The kernel asks before every write; test/integration/fuse-native-capability.test.ts shows what the flag does.
+  it('has fuse-native answer security.capability and read-only flushes itself', () => {
+    // The mount refuses file capabilities, and its flush only commits writes;
+    // test/integration/fuse-native-thread-answers.test.ts shows what the flags do.
     const fuse = new DfsFuse('/nonexistent', {}, { ...FUSE_DEFAULTS });
     expect(fuse.opts.noSecurityCapability).toBe(true);
+    expect(fuse.opts.noReadOnlyFlush).toBe(true);
   });
 
   it('rejects unknown options and bad values with EINVAL', () => {
