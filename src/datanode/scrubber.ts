@@ -5,8 +5,9 @@ import type { ChunkStore } from './chunk-store';
 /**
  * What one chunk costs the rate limit at least: an open, a seek and a read of
  * a block, whatever its size. Counting bytes alone let a pass over 1 KiB
- * chunks run at full speed (4 MiB/s is 4,000 opens a second, about a fifth of
- * a CPU per data node), slowing whatever the node served meanwhile.
+ * chunks run as fast as the node could open them (4 MiB/s is 4,000 chunks a
+ * second, about 1 ms of CPU each here), taking the CPU from whatever the node
+ * served meanwhile.
  */
 export const MIN_CHUNK_CHARGE = BLOCK_SIZE;
 
