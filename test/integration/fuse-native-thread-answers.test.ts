@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { tempDir, waitFor } from '../helpers/cluster';
-import { requireFuse, sh } from '../helpers/mount';
+import { fusermount, requireFuse, sh } from '../helpers/mount';
 
 /**
  * A file system served by fuse-native in its own process (the caller must not
@@ -58,7 +58,7 @@ describe('fuse-native (dfs patch): fixed answers given on the FUSE thread', () =
   afterEach(async () => {
     for (const s of servers.splice(0)) s.kill('SIGTERM');
     for (const d of dirs.splice(0)) {
-      await sh(`fusermount -uz ${d}`);
+      await fusermount(['-uz', d]).catch(() => undefined);
       fs.rmSync(path.dirname(d), { recursive: true, force: true });
     }
   });
